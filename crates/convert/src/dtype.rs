@@ -1,0 +1,253 @@
+//! Pixel data types and the `Sample` trait that lets one generic code path
+//! serve every type.
+
+use gdal::raster::{GdalDataType, GdalType};
+use std::fmt;
+use std::str::FromStr;
+
+/// Data types arco reads and writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DType {
+    /// Unsigned 8-bit.
+    U8,
+    /// Unsigned 16-bit.
+    U16,
+    /// Signed 16-bit.
+    I16,
+    /// Unsigned 32-bit.
+    U32,
+    /// Signed 32-bit.
+    I32,
+    /// 32-bit float.
+    F32,
+    /// 64-bit float.
+    F64,
+}
+
+impl DType {
+    /// All types, for help texts.
+    pub const ALL: [DType; 7] = [
+        DType::U8,
+        DType::U16,
+        DType::I16,
+        DType::U32,
+        DType::I32,
+        DType::F32,
+        DType::F64,
+    ];
+
+    /// Bytes per sample.
+    pub fn size(self) -> usize {
+        match self {
+            DType::U8 => 1,
+            DType::U16 | DType::I16 => 2,
+            DType::U32 | DType::I32 | DType::F32 => 4,
+            DType::F64 => 8,
+        }
+    }
+
+    /// True for floating-point types.
+    pub fn is_float(self) -> bool {
+        matches!(self, DType::F32 | DType::F64)
+    }
+
+    /// The lowercase name used on the command line, in Zarr and in STAC.
+    pub fn name(self) -> &'static str {
+        match self {
+            DType::U8 => "uint8",
+            DType::U16 => "uint16",
+            DType::I16 => "int16",
+            DType::U32 => "uint32",
+            DType::I32 => "int32",
+            DType::F32 => "float32",
+            DType::F64 => "float64",
+        }
+    }
+
+    /// Maps a GDAL band type, or `None` when arco does not handle it.
+    pub fn from_gdal(t: GdalDataType) -> Option<Self> {
+        Some(match t {
+            GdalDataType::UInt8 => DType::U8,
+            GdalDataType::UInt16 => DType::U16,
+            GdalDataType::Int16 => DType::I16,
+            GdalDataType::UInt32 => DType::U32,
+            GdalDataType::Int32 => DType::I32,
+            GdalDataType::Float32 => DType::F32,
+            GdalDataType::Float64 => DType::F64,
+            _ => return None,
+        })
+    }
+
+    /// TIFF SampleFormat: 1 unsigned, 2 signed, 3 IEEE float.
+    pub fn tiff_sample_format(self) -> u16 {
+        match self {
+            DType::U8 | DType::U16 | DType::U32 => 1,
+            DType::I16 | DType::I32 => 2,
+            DType::F32 | DType::F64 => 3,
+        }
+    }
+
+    /// Whether `v` is representable in this type (nodata values must be).
+    pub fn holds(self, v: f64) -> bool {
+        let (lo, hi) = match self {
+            DType::U8 => (0.0, 255.0),
+            DType::U16 => (0.0, 65535.0),
+            DType::I16 => (-32768.0, 32767.0),
+            DType::U32 => (0.0, 4_294_967_295.0),
+            DType::I32 => (-2_147_483_648.0, 2_147_483_647.0),
+            DType::F32 => return v.is_nan() || v.is_infinite() || v.abs() <= f64::from(f32::MAX),
+            DType::F64 => return true,
+        };
+        v.fract() == 0.0 && v >= lo && v <= hi
+    }
+}
+
+impl fmt::Display for DType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for DType {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let t = match s.to_ascii_lowercase().as_str() {
+            "uint8" | "byte" | "u8" => DType::U8,
+            "uint16" | "u16" => DType::U16,
+            "int16" | "i16" => DType::I16,
+            "uint32" | "u32" => DType::U32,
+            "int32" | "i32" => DType::I32,
+            "float32" | "f32" => DType::F32,
+            "float64" | "f64" => DType::F64,
+            _ => {
+                let names: Vec<&str> = DType::ALL.iter().map(|t| t.name()).collect();
+                return Err(format!(
+                    "unknown data type '{s}' (use one of {})",
+                    names.join(", ")
+                ));
+            }
+        };
+        Ok(t)
+    }
+}
+
+/// A pixel value type: conversions for resampling and little-endian bytes
+/// for encoders.
+pub trait Sample: Copy + Default + Send + Sync + PartialEq + GdalType + 'static {
+    /// The matching [`DType`].
+    const DTYPE: DType;
+    /// Widens to f64 (exact for every supported type but f64 itself).
+    fn to_f64(self) -> f64;
+    /// Narrows from f64: rounds to nearest and saturates for integers.
+    fn from_f64(v: f64) -> Self;
+    /// Appends the little-endian bytes.
+    fn put_le(self, out: &mut Vec<u8>);
+    /// True for a float NaN.
+    fn is_nan(self) -> bool {
+        false
+    }
+}
+
+macro_rules! int_sample {
+    ($t:ty, $d:expr) => {
+        impl Sample for $t {
+            const DTYPE: DType = $d;
+            fn to_f64(self) -> f64 {
+                self as f64
+            }
+            fn from_f64(v: f64) -> Self {
+                // `as` saturates and maps NaN to 0, which is what we want.
+                v.round() as $t
+            }
+            fn put_le(self, out: &mut Vec<u8>) {
+                out.extend_from_slice(&self.to_le_bytes());
+            }
+        }
+    };
+}
+
+int_sample!(u8, DType::U8);
+int_sample!(u16, DType::U16);
+int_sample!(i16, DType::I16);
+int_sample!(u32, DType::U32);
+int_sample!(i32, DType::I32);
+
+impl Sample for f32 {
+    const DTYPE: DType = DType::F32;
+    fn to_f64(self) -> f64 {
+        f64::from(self)
+    }
+    fn from_f64(v: f64) -> Self {
+        v as f32
+    }
+    fn put_le(self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.to_le_bytes());
+    }
+    fn is_nan(self) -> bool {
+        self.is_nan()
+    }
+}
+
+impl Sample for f64 {
+    const DTYPE: DType = DType::F64;
+    fn to_f64(self) -> f64 {
+        self
+    }
+    fn from_f64(v: f64) -> Self {
+        v
+    }
+    fn put_le(self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.to_le_bytes());
+    }
+    fn is_nan(self) -> bool {
+        self.is_nan()
+    }
+}
+
+/// Calls a generic function with the `Sample` type matching a [`DType`].
+#[macro_export]
+macro_rules! dispatch_dtype {
+    ($dtype:expr, $f:ident :: <T> ( $($arg:expr),* $(,)? )) => {
+        match $dtype {
+            $crate::DType::U8 => $f::<u8>($($arg),*),
+            $crate::DType::U16 => $f::<u16>($($arg),*),
+            $crate::DType::I16 => $f::<i16>($($arg),*),
+            $crate::DType::U32 => $f::<u32>($($arg),*),
+            $crate::DType::I32 => $f::<i32>($($arg),*),
+            $crate::DType::F32 => $f::<f32>($($arg),*),
+            $crate::DType::F64 => $f::<f64>($($arg),*),
+        }
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integer_narrowing_rounds_and_saturates() {
+        assert_eq!(u8::from_f64(254.5), 255);
+        assert_eq!(u8::from_f64(300.0), 255);
+        assert_eq!(u8::from_f64(-3.0), 0);
+        assert_eq!(i16::from_f64(-2.5), -3);
+        assert_eq!(u16::from_f64(f64::NAN), 0);
+    }
+
+    #[test]
+    fn parse_names_and_reject_unknown() {
+        assert_eq!("UInt16".parse::<DType>().unwrap(), DType::U16);
+        assert_eq!("byte".parse::<DType>().unwrap(), DType::U8);
+        let err = "int8".parse::<DType>().unwrap_err();
+        assert!(err.contains("uint8, uint16"), "{err}");
+    }
+
+    #[test]
+    fn holds_checks_range_and_integrality() {
+        assert!(DType::U8.holds(255.0));
+        assert!(!DType::U8.holds(256.0));
+        assert!(!DType::I16.holds(1.5));
+        assert!(DType::F32.holds(f64::NAN));
+        assert!(!DType::U16.holds(f64::NAN));
+    }
+}

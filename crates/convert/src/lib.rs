@@ -1,0 +1,23 @@
+//! Raster conversion for arco: any raster GDAL reads to Cloud-Optimized
+//! GeoTIFF and GeoZarr.
+//!
+//! The COG writer lays out the file itself (overviews computed once while
+//! reading, tiles compressed in parallel, IFDs up front) and keeps GDAL for
+//! reading and for the georeferencing tags. JPEG and WebP tiles go through
+//! GDAL's own COG driver.
+
+pub mod atomic;
+mod gdal_ext;
+pub mod cog;
+pub mod dates;
+pub mod dtype;
+pub mod error;
+pub mod grid;
+pub mod options;
+pub mod pyramid;
+pub mod source;
+
+pub use dtype::{DType, Sample};
+pub use error::{ConvertError, Result};
+pub use options::{CogOptions, Compression, Predictor, Resampling};
+pub use source::RasterSource;

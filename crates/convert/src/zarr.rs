@@ -1,0 +1,1 @@
+//! GeoZarr writer (in progress).

@@ -1,0 +1,13 @@
+//! Shared types of arco: the plain record every writer returns, and the
+//! progress hook that lets libraries report work without printing.
+//!
+//! Each stage hands the next one of these records (what was written, where,
+//! on which grid, with which checksum) instead of re-reading its output.
+
+mod checksum;
+mod progress;
+mod record;
+
+pub use checksum::{multihash_sha256_file, multihash_sha256_hex, HashingWriter};
+pub use progress::{NoProgress, Progress};
+pub use record::{BandRecord, CrsRecord, Format, Record};

@@ -1,0 +1,88 @@
+//! The record of one written output.
+
+use serde::Serialize;
+use std::path::PathBuf;
+
+/// Output formats arco writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    /// Cloud-Optimized GeoTIFF.
+    Cog,
+    /// GeoZarr (Zarr v3 store).
+    Geozarr,
+}
+
+impl Format {
+    /// The media type STAC uses for assets of this format.
+    pub fn media_type(self) -> &'static str {
+        match self {
+            Format::Cog => "image/tiff; application=geotiff; profile=cloud-optimized",
+            Format::Geozarr => "application/vnd+zarr",
+        }
+    }
+}
+
+/// Coordinate reference system of an output.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct CrsRecord {
+    /// `AUTHORITY:CODE` when the CRS has one (for example `EPSG:32633`).
+    pub code: Option<String>,
+    /// WKT2 (2019) text.
+    pub wkt2: String,
+    /// PROJJSON text.
+    pub projjson: Option<String>,
+}
+
+/// One band of a raster output.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct BandRecord {
+    /// Band name (description) when the input had one.
+    pub name: Option<String>,
+    /// Nodata value.
+    pub nodata: Option<f64>,
+    /// Scale applied to stored values.
+    pub scale: Option<f64>,
+    /// Offset applied to stored values.
+    pub offset: Option<f64>,
+    /// Unit of the values.
+    pub unit: Option<String>,
+    /// True when the band holds classes (colour table or declared categorical).
+    pub categorical: bool,
+}
+
+/// What a writer produced: enough for the catalog and the checks to work
+/// without re-reading the file.
+#[derive(Debug, Clone, Serialize)]
+pub struct Record {
+    /// Path of the file or store written.
+    pub path: PathBuf,
+    /// Output format.
+    pub format: Format,
+    /// Media type for STAC assets.
+    pub media_type: &'static str,
+    /// Size in bytes (for a store: the sum of its files).
+    pub size: u64,
+    /// sha2-256 multihash (hex) of the file; `None` for a multi-file store.
+    pub checksum: Option<String>,
+    /// Width in pixels.
+    pub width: usize,
+    /// Height in pixels.
+    pub height: usize,
+    /// Data type name (`uint16`, `float32`, ...).
+    pub dtype: String,
+    /// Bands in order.
+    pub bands: Vec<BandRecord>,
+    /// CRS.
+    pub crs: CrsRecord,
+    /// GDAL geotransform `[x0, dx, rx, y0, ry, dy]`.
+    pub geotransform: [f64; 6],
+    /// Bounding box in the CRS: `[xmin, ymin, xmax, ymax]`.
+    pub bbox: [f64; 4],
+    /// Dates of the time steps (ISO 8601), empty when the output has no time.
+    pub datetimes: Vec<String>,
+    /// Number of overview levels.
+    pub overviews: usize,
+    /// Things the user should know (an automatic choice, a fallback).
+    pub notes: Vec<String>,
+}

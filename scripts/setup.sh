@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# Idempotent set-up for a fresh Debian 12 (run as root, or with sudo available).
+# Installs the system packages arco needs, checks the Rust toolchain and
+# creates .venv with the pinned Python tools of tests/requirements.txt.
+# Every step is skipped when already done.
+#
+# Environment:
+#   ARCO_VENV          venv location (default: <repo>/.venv)
+#   ARCO_VENV_PYTHON   interpreter used to create the venv (default: python3 on PATH)
+#   ARCO_SKIP_APT=1    do not touch system packages (only report what is missing)
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+VENV="${ARCO_VENV:-$ROOT/.venv}"
+REQ="$ROOT/tests/requirements.txt"
+
+say() { printf 'setup: %s\n' "$*"; }
+die() { printf 'setup: error: %s\n' "$*" >&2; exit 2; }
+
+# --- 1. Debian packages ------------------------------------------------------
+APT_PACKAGES=(
+  build-essential pkg-config clang libclang-dev   # C toolchain + bindgen for gdal-sys
+  libgdal-dev gdal-bin python3-gdal python3-numpy # GDAL library, tools, Python bindings
+  python3-venv                                    # to create .venv with Debian's python
+  time                                            # /usr/bin/time
+)
+
+installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
+
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  installed "$p" || missing+=("$p")
+done
+
+if ((${#missing[@]} == 0)); then
+  say "system packages present"
+elif [[ "${ARCO_SKIP_APT:-0}" == 1 ]]; then
+  die "missing system packages (ARCO_SKIP_APT=1): ${missing[*]}"
+else
+  SUDO=()
+  if [[ $(id -u) -ne 0 ]]; then
+    command -v sudo >/dev/null || die "need root (or sudo) to install: ${missing[*]}"
+    SUDO=(sudo)
+  fi
+  say "installing system packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  "${SUDO[@]}" apt-get update -qq
+  "${SUDO[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+command -v gdal-config >/dev/null || die "gdal-config not found after installing libgdal-dev"
+say "GDAL $(gdal-config --version)"
+
+/usr/bin/python3 -c 'import osgeo.gdal, numpy, osgeo_utils.samples.validate_cloud_optimized_geotiff' \
+  2>/dev/null || die "/usr/bin/python3 cannot import osgeo.gdal / numpy / osgeo_utils (python3-gdal)"
+
+# --- 2. Rust (assumed installed, e.g. with rustup) ---------------------------
+if ! command -v cargo >/dev/null; then
+  if [[ -x "$HOME/.cargo/bin/cargo" ]]; then
+    die "cargo is not on PATH; run: . \"\$HOME/.cargo/env\"  (then re-run)"
+  fi
+  die "cargo not found: install Rust >= 1.85 (https://rustup.rs) and put cargo on PATH"
+fi
+rustc_v="$(rustc --version 2>/dev/null | awk '{print $2}')"
+say "rust ${rustc_v:-unknown} ($(command -v cargo))"
+if [[ -n "$rustc_v" ]] && ! printf '1.85.0\n%s\n' "${rustc_v%%-*}" | sort -V -C; then
+  say "warning: rustc $rustc_v is older than the workspace's rust-version 1.85"
+fi
+# cargo fmt / cargo clippy are needed by scripts/test.sh.
+need_comp=()
+cargo fmt --version >/dev/null 2>&1 || need_comp+=(rustfmt)
+cargo clippy --version >/dev/null 2>&1 || need_comp+=(clippy)
+if ((${#need_comp[@]})); then
+  if command -v rustup >/dev/null; then
+    say "adding rust components: ${need_comp[*]}"
+    rustup component add "${need_comp[@]}" >/dev/null
+  else
+    say "warning: missing rust components (${need_comp[*]}) and no rustup to add them"
+  fi
+fi
+
+# --- 3. Python venv with pinned tools ----------------------------------------
+if [[ ! -x "$VENV/bin/python" ]]; then
+  py="${ARCO_VENV_PYTHON:-python3}"
+  command -v "$py" >/dev/null || die "no $py to create the venv"
+  say "creating venv $VENV with $("$py" --version 2>&1)"
+  "$py" -m venv "$VENV" || die "could not create $VENV (is python3-venv installed?)"
+fi
+
+stamp="$VENV/.arco-requirements.sha256"
+want="$(sha256sum "$REQ" | awk '{print $1}')"
+if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
+  say "venv up to date ($VENV)"
+else
+  say "installing tests/requirements.txt into $VENV"
+  "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r "$REQ"
+  "$VENV/bin/python" -c 'import rasterio, rio_cogeo, xarray, rioxarray, zarr, dask, numcodecs' \
+    || die "venv imports failed after install"
+  printf '%s\n' "$want" >"$stamp"
+fi
+
+say "done"

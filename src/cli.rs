@@ -1,0 +1,40 @@
+//! Command-line definition (clap derive). Each verb's help ends with
+//! examples, because that is what people read first.
+
+use clap::{Args, Parser, Subcommand};
+
+/// Turn raw Earth-observation rasters into analysis-ready, cloud-optimized data.
+///
+/// Exit codes: 0 success, 2 error (bad input, bad option, unwritable output).
+#[derive(Debug, Parser)]
+#[command(name = "arco", version, about, max_term_width = 100)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags every verb takes.
+#[derive(Debug, Args)]
+pub struct Global {
+    /// Print nothing but errors.
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+    /// Print a machine-readable JSON summary of what was written on stdout.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Worker threads (default: one per core).
+    #[arg(long, global = true, value_name = "N")]
+    pub threads: Option<usize>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Convert rasters to Cloud-Optimized GeoTIFF or GeoZarr.
+    #[command(after_help = crate::commands::convert::EXAMPLES)]
+    Convert(crate::commands::convert::ConvertArgs),
+    /// Show what a raster or GeoZarr store holds: grid, CRS, bands, layout.
+    #[command(after_help = crate::commands::view::EXAMPLES)]
+    View(crate::commands::view::ViewArgs),
+}

@@ -1,0 +1,371 @@
+//! `arco convert`: rasters to COG or GeoZarr.
+
+use crate::printer::Printer;
+use anyhow::{bail, Context};
+use arco_convert::dates::dates_for;
+use arco_convert::grid::ensure_same_grid;
+use arco_convert::zarr::{write_geozarr, ZarrCodec, ZarrOptions};
+use arco_convert::{cog, CogOptions, Compression, DType, Predictor, RasterSource, Resampling};
+use arco_core::Record;
+use clap::{Args, ValueEnum};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+pub const EXAMPLES: &str = "\
+Examples:
+  # One COG, zstd level 9 with predictor, 512 px tiles, average overviews
+  arco convert scene.tif --to cog -o scene_cog.tif --level 9
+
+  # A land-cover map with a colour table: overviews use mode automatically
+  arco convert landcover.tif -o landcover_cog.tif
+
+  # A NetCDF variable to COG
+  arco convert era5.nc --variable t2m -o t2m.tif
+
+  # A dated series to one (time, y, x) GeoZarr cube, dates from file names
+  arco convert ndvi_*.tif --to geozarr -o ndvi.zarr --time-from '(\\d{4}-\\d{2}-\\d{2})'
+
+  # The same series to one COG per date in a directory
+  arco convert ndvi_*.tif --to cog -o cogs/
+
+-o names a file when it ends in .tif/.tiff (COG) or .zarr (GeoZarr); any other
+path is a directory that receives one COG per input, or one cube <name>.zarr.
+Outputs are written under a temporary name and renamed when complete.";
+
+/// Output formats of `arco convert`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum To {
+    /// Cloud-Optimized GeoTIFF (one per input).
+    Cog,
+    /// GeoZarr: a Zarr v3 store; several dated inputs become one (time, y, x) cube.
+    Geozarr,
+}
+
+/// Arguments of `arco convert`.
+#[derive(Debug, Args)]
+pub struct ConvertArgs {
+    /// Input rasters: any file GDAL reads (GeoTIFF, NetCDF, HDF4/5, JPEG2000,
+    /// GeoPackage, VRT) or a GDAL connection string such as 'NETCDF:"f.nc":var'.
+    #[arg(required = true, value_name = "INPUT")]
+    pub inputs: Vec<String>,
+
+    /// Output format [default: from the extension of -o].
+    #[arg(long, value_enum)]
+    pub to: Option<To>,
+
+    /// Output file (.tif, .zarr) or directory.
+    #[arg(short, long, value_name = "OUTPUT")]
+    pub output: PathBuf,
+
+    /// Replace outputs that already exist.
+    #[arg(long)]
+    pub overwrite: bool,
+
+    /// Subdataset (NetCDF/HDF variable) to convert.
+    #[arg(long, value_name = "NAME", help_heading = "Input")]
+    pub variable: Option<String>,
+
+    /// Bands to keep, 1-based, in output order (e.g. 4,3,2).
+    #[arg(long, value_delimiter = ',', value_name = "B,..", help_heading = "Input")]
+    pub bands: Option<Vec<usize>>,
+
+    /// Output data type (uint8, uint16, int16, uint32, int32, float32, float64);
+    /// values are converted by GDAL (rounded, clamped).
+    #[arg(long, value_name = "TYPE", help_heading = "Input")]
+    pub dtype: Option<DType>,
+
+    /// Nodata value to declare; overviews ignore it (e.g. 0, -9999, nan).
+    #[arg(long, value_name = "V", allow_hyphen_values = true, help_heading = "Input")]
+    pub nodata: Option<f64>,
+
+    /// Treat bands as classes (overviews use mode) even without a colour table.
+    #[arg(long, help_heading = "Input")]
+    pub categorical: bool,
+
+    /// Compression: zstd, deflate, lzw, webp, jpeg or none for COG (webp and
+    /// jpeg are lossy and 8-bit, written by GDAL); zstd, blosc or none for GeoZarr.
+    #[arg(long, default_value = "zstd", value_name = "CODEC", help_heading = "Encoding")]
+    pub compress: String,
+
+    /// Compression level [default: zstd 3, deflate 6, webp/jpeg quality 75].
+    #[arg(long, value_name = "N", help_heading = "Encoding")]
+    pub level: Option<i32>,
+
+    /// TIFF predictor: auto (horizontal for integers, float for floats), none,
+    /// horizontal or float.
+    #[arg(long, default_value = "auto", value_name = "P", help_heading = "Encoding")]
+    pub predictor: Predictor,
+
+    /// COG tile size in pixels (multiple of 16).
+    #[arg(long, default_value_t = 512, value_name = "PX", help_heading = "Encoding")]
+    pub blocksize: usize,
+
+    /// Overview resampling: average, nearest, mode, min or max [default:
+    /// average; mode when a band has a colour table or --categorical].
+    #[arg(long, value_name = "METHOD", help_heading = "Encoding")]
+    pub overview_resampling: Option<Resampling>,
+
+    /// GeoZarr chunk shape: one spatial edge (512) or one value per dimension
+    /// (T,Y,X or T,B,Y,X) [default: time 1, band 1, 512 x 512].
+    #[arg(long, value_delimiter = ',', value_name = "N,..", help_heading = "GeoZarr")]
+    pub chunks: Option<Vec<usize>>,
+
+    /// GeoZarr shard edge in pixels (a multiple of the chunk edge): many
+    /// chunks per file. Note: GDAL older than 3.13 cannot read sharded arrays.
+    #[arg(long, value_name = "PX", help_heading = "GeoZarr")]
+    pub shard: Option<usize>,
+
+    /// GeoZarr overview levels: a number, or none [default: until one chunk].
+    #[arg(long, value_name = "N|none", help_heading = "GeoZarr")]
+    pub overviews: Option<String>,
+
+    /// GeoZarr variable name [default: data].
+    #[arg(long, value_name = "NAME", help_heading = "GeoZarr")]
+    pub name: Option<String>,
+
+    /// Regex finding the date in each input's file name (first group = the
+    /// date: YYYY-MM-DD, YYYYMMDD or YYYYDDD) [default: tries those forms].
+    #[arg(long, value_name = "REGEX", help_heading = "Time")]
+    pub time_from: Option<String>,
+
+    /// Dates of the inputs, in input order (instead of --time-from).
+    #[arg(long, value_delimiter = ',', value_name = "D,..", conflicts_with = "time_from", help_heading = "Time")]
+    pub dates: Option<Vec<String>>,
+}
+
+fn has_ext(p: &Path, exts: &[&str]) -> bool {
+    p.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| exts.iter().any(|x| e.eq_ignore_ascii_case(x)))
+}
+
+/// Longest common prefix of the inputs' file stems, trimmed of separators:
+/// `ndvi_2020-01-01.tif`, `ndvi_2020-02-01.tif` -> `ndvi`.
+fn common_stem(inputs: &[String]) -> String {
+    let stems: Vec<String> = inputs
+        .iter()
+        .map(|i| Path::new(i).file_stem().map_or_else(|| i.clone(), |s| s.to_string_lossy().into_owned()))
+        .collect();
+    let first = stems[0].clone();
+    let mut n = first.len();
+    for s in &stems[1..] {
+        n = n.min(first.bytes().zip(s.bytes()).take_while(|(a, b)| a == b).count());
+    }
+    let mut prefix = first[..n].trim_end_matches(['_', '-', '.', ' ']).to_string();
+    if stems.len() > 1 {
+        // Drop a trailing partial date such as "_2020-0".
+        prefix = prefix.trim_end_matches(|c: char| c.is_ascii_digit() || "_-.".contains(c)).to_string();
+    }
+    if prefix.is_empty() {
+        "data".into()
+    } else {
+        prefix
+    }
+}
+
+fn validate_output_kind(to: To, output: &Path) -> anyhow::Result<()> {
+    match to {
+        To::Cog if has_ext(output, &["zarr"]) => bail!("-o {}: a .zarr path needs --to geozarr (or name a .tif file for --to cog)", output.display()),
+        To::Geozarr if has_ext(output, &["tif", "tiff"]) => bail!("-o {}: a .tif path needs --to cog (or name a .zarr store for --to geozarr)", output.display()),
+        _ => Ok(()),
+    }
+}
+
+fn format_of(args: &ConvertArgs) -> anyhow::Result<To> {
+    let to = match args.to {
+        Some(t) => t,
+        None if has_ext(&args.output, &["tif", "tiff"]) => To::Cog,
+        None if has_ext(&args.output, &["zarr"]) => To::Geozarr,
+        None => bail!("--to is required when -o {} has no .tif or .zarr extension (use --to cog or --to geozarr)", args.output.display()),
+    };
+    validate_output_kind(to, &args.output)?;
+    Ok(to)
+}
+
+fn ensure_dir(dir: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create the output directory; check the path and permissions", dir.display()))
+}
+
+fn human_size(n: u64) -> String {
+    let n = n as f64;
+    if n >= 1e9 {
+        format!("{:.2} GB", n / 1e9)
+    } else if n >= 1e6 {
+        format!("{:.1} MB", n / 1e6)
+    } else {
+        format!("{:.1} kB", n / 1e3)
+    }
+}
+
+/// Runs `arco convert`.
+pub fn run(args: &ConvertArgs, printer: &Printer) -> anyhow::Result<ExitCode> {
+    let started = Instant::now();
+    let to = format_of(args)?;
+    let time_re = args
+        .time_from
+        .as_deref()
+        .map(regex::Regex::new)
+        .transpose()
+        .context("--time-from is not a valid regular expression")?;
+    let sources = args
+        .inputs
+        .iter()
+        .map(|i| RasterSource::inspect(i, args.variable.as_deref(), args.bands.as_deref()))
+        .collect::<Result<Vec<_>, _>>()?;
+    let records = match to {
+        To::Cog => convert_cogs(args, &sources, time_re.as_ref(), printer)?,
+        To::Geozarr => vec![convert_geozarr(args, &sources, time_re.as_ref(), printer)?],
+    };
+    let elapsed = started.elapsed().as_secs_f64();
+    for r in &records {
+        for n in &r.notes {
+            printer.note(n);
+        }
+        printer.line(&format!(
+            "wrote {} ({}, {}x{} {}, {} band{}, {} overview{}, {})",
+            r.path.display(),
+            match r.format {
+                arco_core::Format::Cog => "COG",
+                arco_core::Format::Geozarr => "GeoZarr",
+            },
+            r.width,
+            r.height,
+            r.dtype,
+            r.bands.len(),
+            if r.bands.len() == 1 { "" } else { "s" },
+            r.overviews,
+            if r.overviews == 1 { "" } else { "s" },
+            human_size(r.size),
+        ));
+    }
+    printer.line(&format!("{} output{} in {elapsed:.2} s", records.len(), if records.len() == 1 { "" } else { "s" }));
+    if printer.json() {
+        printer.emit_json(&serde_json::json!({
+            "command": "convert",
+            "format": match to { To::Cog => "cog", To::Geozarr => "geozarr" },
+            "outputs": records,
+            "elapsed_s": elapsed,
+        }))?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn cog_options(args: &ConvertArgs) -> anyhow::Result<CogOptions> {
+    let compression: Compression = args.compress.parse().map_err(|e: String| anyhow::anyhow!("--compress: {e}"))?;
+    Ok(CogOptions {
+        compression,
+        level: args.level,
+        predictor: args.predictor,
+        blocksize: args.blocksize,
+        resampling: args.overview_resampling,
+        nodata: args.nodata,
+        dtype: args.dtype,
+        overwrite: args.overwrite,
+        categorical: args.categorical,
+    })
+}
+
+fn convert_cogs(args: &ConvertArgs, sources: &[RasterSource], time_re: Option<&regex::Regex>, printer: &Printer) -> anyhow::Result<Vec<Record>> {
+    let opts = cog_options(args)?;
+    let single = has_ext(&args.output, &["tif", "tiff"]);
+    if single && sources.len() > 1 {
+        bail!("-o {} names one file but {} inputs were given; pass a directory as -o to get one COG per input", args.output.display(), sources.len());
+    }
+    // Dates are optional for COGs: attach them when asked for.
+    let dates = if time_re.is_some() || args.dates.is_some() {
+        Some(dates_for(&args.inputs, time_re, args.dates.as_deref())?)
+    } else {
+        None
+    };
+    let targets: Vec<PathBuf> = if single {
+        vec![args.output.clone()]
+    } else {
+        ensure_dir(&args.output)?;
+        let mut seen = std::collections::HashSet::new();
+        sources
+            .iter()
+            .map(|s| {
+                let stem = Path::new(&s.name).file_stem().map_or_else(|| "out".into(), |x| x.to_string_lossy().into_owned());
+                let stem = match &args.variable {
+                    Some(v) => format!("{stem}_{v}"),
+                    None => stem,
+                };
+                let p = args.output.join(format!("{stem}.tif"));
+                if !seen.insert(p.clone()) {
+                    bail!("two inputs would both write {}; convert them in separate calls", p.display());
+                }
+                Ok(p)
+            })
+            .collect::<anyhow::Result<_>>()?
+    };
+    // Refuse before any work, so a batch never stops half way on this.
+    if !opts.overwrite {
+        if let Some(t) = targets.iter().find(|t| t.exists()) {
+            bail!("{}: already exists (pass --overwrite to replace it)", t.display());
+        }
+    }
+    let mut records = Vec::with_capacity(sources.len());
+    for (i, (src, target)) in sources.iter().zip(&targets).enumerate() {
+        let label = format!("[{}/{}] {}", i + 1, sources.len(), Path::new(&src.name).file_name().map_or_else(|| src.name.clone(), |f| f.to_string_lossy().into_owned()));
+        let bar = printer.progress(&label);
+        let mut rec = cog::write_cog(src, target, &opts, &bar)?;
+        if let Some(d) = &dates {
+            rec.datetimes = vec![format!("{}T00:00:00Z", d[i].format("%Y-%m-%d"))];
+        }
+        records.push(rec);
+    }
+    Ok(records)
+}
+
+fn convert_geozarr(args: &ConvertArgs, sources: &[RasterSource], time_re: Option<&regex::Regex>, printer: &Printer) -> anyhow::Result<Record> {
+    ensure_same_grid(sources)?;
+    let codec: ZarrCodec = args.compress.parse().map_err(|e: String| anyhow::anyhow!("--compress: {e}"))?;
+    let overviews = match args.overviews.as_deref() {
+        None => None,
+        Some("none") => Some(0),
+        Some(n) => Some(n.parse::<usize>().map_err(|_| anyhow::anyhow!("--overviews: '{n}' is not a number or 'none'"))?),
+    };
+    let cube = sources.len() > 1 || args.time_from.is_some() || args.dates.is_some();
+    let dates = if cube {
+        Some(dates_for(&args.inputs, time_re, args.dates.as_deref())?)
+    } else {
+        None
+    };
+    let target = if has_ext(&args.output, &["zarr"]) {
+        args.output.clone()
+    } else {
+        ensure_dir(&args.output)?;
+        let stem = args.name.clone().unwrap_or_else(|| common_stem(&args.inputs));
+        args.output.join(format!("{stem}.zarr"))
+    };
+    let opts = ZarrOptions {
+        chunks: args.chunks.clone(),
+        codec,
+        level: args.level,
+        shard: args.shard,
+        overviews,
+        resampling: args.overview_resampling,
+        nodata: args.nodata,
+        dtype: args.dtype,
+        overwrite: args.overwrite,
+        name: args.name.clone(),
+        categorical: args.categorical,
+    };
+    let bar = printer.progress(&target.file_name().map_or_else(String::new, |f| f.to_string_lossy().into_owned()));
+    Ok(write_geozarr(sources, dates.as_deref(), &target, &opts, &bar)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn common_stem_of_a_dated_series() {
+        let v = vec!["a/ndvi_2020-01-01.tif".to_string(), "a/ndvi_2020-02-01.tif".to_string()];
+        assert_eq!(common_stem(&v), "ndvi");
+        let v = vec!["TERRA_MODIS_012010_NDVI_2013-09-14.jp2".to_string(), "TERRA_MODIS_012010_NDVI_2014-08-29.jp2".to_string()];
+        assert_eq!(common_stem(&v), "TERRA_MODIS_012010_NDVI");
+        assert_eq!(common_stem(&["x/2020.tif".to_string(), "x/2021.tif".to_string()]), "data");
+    }
+}
