@@ -6,6 +6,7 @@ Usage: .venv/bin/python bench/run.py [--quick] [--reps N] [--arco PATH] [--gdal-
 """
 
 import argparse
+import hashlib
 import json
 import os
 import platform
@@ -40,16 +41,36 @@ def default_arco():
     return target / "release" / "arco"
 
 
+GNU_TIME = "/usr/bin/time" if os.access("/usr/bin/time", os.X_OK) else None
+
+
 def measure(cmd, logfile):
-    """Run cmd; return (exit code, wall seconds, peak RSS MiB of the child)."""
+    """Run cmd; return (exit code, wall s, CPU s (user+sys), peak RSS MiB of the command).
+
+    The child is reaped with os.wait4. Its ru_maxrss is not used for memory:
+    Linux carries the forking parent's (this Python process's) high-water RSS
+    over exec into the child's counter, so it reads at least our own RSS. The
+    command is therefore started under GNU time (a small process that forks
+    it afresh) and time's %M is the peak; without /usr/bin/time the inflated
+    ru_maxrss is reported instead.
+    """
+    rss_file = Path(str(logfile) + ".rss")
+    full = [GNU_TIME, "-f", "%M", "-o", str(rss_file), *cmd] if GNU_TIME else list(cmd)
     with open(logfile, "wb") as out:
         t0 = time.perf_counter()
-        p = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        p = subprocess.Popen(full, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         _, status, ru = os.wait4(p.pid, 0)
         wall = time.perf_counter() - t0
     rc = os.waitstatus_to_exitcode(status)
     p.returncode = rc  # already reaped by wait4
-    return rc, wall, ru.ru_maxrss / 1024.0  # ru_maxrss is KiB on Linux
+    cpu = ru.ru_utime + ru.ru_stime  # includes the reaped grandchild
+    rss = ru.ru_maxrss / 1024.0  # KiB on Linux
+    if GNU_TIME:
+        try:
+            rss = int(rss_file.read_text().split()[-1]) / 1024.0
+        except (OSError, ValueError, IndexError):
+            pass
+    return rc, wall, cpu, rss
 
 
 def tail(path, n=15):
@@ -87,8 +108,15 @@ def warm(paths):
 
 def make_inputs(work, sizes):
     """Generate (or reuse) the deterministic inputs with scripts/make_samples.py."""
-    ms = [GDAL_PY, str(ROOT / "scripts" / "make_samples.py")]
+    script = ROOT / "scripts" / "make_samples.py"
+    ms = [GDAL_PY, str(script)]
     d = work / "in"
+    # Inputs are cached by file name; a changed generator invalidates them all.
+    stamp, digest = d / ".generator.sha256", hashlib.sha256(script.read_bytes()).hexdigest()
+    if not stamp.exists() or stamp.read_text().strip() != digest:
+        shutil.rmtree(d, ignore_errors=True)
+        d.mkdir(parents=True)
+        stamp.write_text(digest + "\n")
     w, h, _ = sizes["field"]
     field = d / f"field_{w}x{h}_u16.tif"
     subprocess.run(ms + ["raster", str(field), "--width", str(w), "--height", str(h),
@@ -111,7 +139,7 @@ def make_inputs(work, sizes):
 
 def run_reps(tools, reps, logdir):
     """tools: {name: (cmd, out_path)}. Alternates tool order each repetition."""
-    res = {name: {"times": [], "rss": [], "rc": 0, "log": None} for name in tools}
+    res = {name: {"times": [], "cpu": [], "rss": [], "rc": 0, "log": None} for name in tools}
     names = list(tools)
     for rep in range(reps):
         order = names if rep % 2 == 0 else names[::-1]
@@ -119,16 +147,22 @@ def run_reps(tools, reps, logdir):
             cmd, out = tools[name]
             remove(out)
             logfile = logdir / f"{Path(out).name}.{name}.{rep}.log"
-            rc, wall, rss = measure(cmd, logfile)
+            rc, wall, cpu, rss = measure(cmd, logfile)
             r = res[name]
             r["log"] = str(logfile)
+            if rc == 0 and not Path(out).exists():
+                rc = -1
+                log(f"  {name}: exited 0 but wrote no {out}")
             if rc != 0:
                 r["rc"] = rc
-                log(f"  {name}: FAILED (exit {rc}): {' '.join(map(shlex.quote, cmd))}\n{tail(logfile)}")
+                shown = " ".join(map(shlex.quote, cmd))
+                shown = shown if len(shown) < 400 else shown[:200] + " ... " + shown[-150:]
+                log(f"  {name}: FAILED (exit {rc}): {shown}\n{tail(logfile)}")
                 continue
             r["times"].append(wall)
+            r["cpu"].append(cpu)
             r["rss"].append(rss)
-            log(f"  rep {rep + 1}/{reps} {name:15s} {wall:8.2f} s  {rss:8.0f} MiB")
+            log(f"  rep {rep + 1}/{reps} {name:15s} {wall:8.2f} s  cpu {cpu:8.2f} s  {rss:8.0f} MiB")
     return res
 
 
@@ -186,6 +220,7 @@ def summarise(name, r, out, valid, extra=None):
         "tool": name,
         "median_s": statistics.median(r["times"]) if ok else None,
         "min_s": min(r["times"]) if ok else None,
+        "cpu_s": statistics.median(r["cpu"]) if ok else None,
         "peak_mib": max(r["rss"]) if ok else None,
         "size_mb": size_bytes(out) / 1e6 if ok else None,
         "valid": valid if ok else False,
@@ -198,15 +233,16 @@ def summarise(name, r, out, valid, extra=None):
 
 def table(case, rows, baseline):
     lines = [f"### {case}", "",
-             "| tool | median s | min s | peak MiB | size MB | valid | notes |",
-             "|---|---:|---:|---:|---:|---|---|"]
+             "| tool | median s | min s | CPU s | peak MiB | size MB | valid | notes |",
+             "|---|---:|---:|---:|---:|---:|---|---|"]
     for row in rows:
         notes = row.get("notes", "")
         if row["failed"]:
-            notes = "FAILED " + notes
-        lines.append(f"| {row['tool']} | {fmt(row['median_s'])} | {fmt(row['min_s'])} | "
+            notes = "FAILED; " + notes
+        notes = "; ".join(x.strip() for x in notes.split(";") if x.strip())
+        lines.append(f"| {row['tool']} | {fmt(row['median_s'])} | {fmt(row['min_s'])} | {fmt(row['cpu_s'])} | "
                      f"{fmt(row['peak_mib'], '.0f')} | {fmt(row['size_mb'], '.1f')} | "
-                     f"{'yes' if row['valid'] else 'NO'} | {notes.strip()} |")
+                     f"{'yes' if row['valid'] else 'NO'} | {notes} |")
     a = next((r for r in rows if r["tool"] == "arco"), None)
     b = next((r for r in rows if r["tool"] == baseline), None)
     ratios = {}
@@ -353,8 +389,9 @@ def main():
           f"- arco: `{arco or 'skipped'}` {env.get('arco', '')}",
           f"- {env['gdal_translate']}; rasterio {env['rasterio']}, xarray {env['xarray']}, zarr {env['zarr']}",
           f"- {env.get('cpu', env['machine'])}, {env['cpus']} CPUs, {env.get('mem_gib', '?')} GiB RAM",
-          f"- {a.reps} repetitions per tool, alternating order; median and min wall time; "
-          "peak RSS of the child process; inputs in page cache", ""]
+          f"- {a.reps} repetitions per tool, alternating order; median and min wall time, median CPU "
+          f"time (user+sys); peak RSS of the command ({'GNU time %M' if GNU_TIME else 'wait4 ru_maxrss, inflated'}); "
+          "inputs in page cache", ""]
     results = []
     extra = shlex.split(a.arco_extra)
     if a.only in (None, "cog"):

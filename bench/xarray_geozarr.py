@@ -20,7 +20,6 @@ import warnings
 import pandas as pd
 import rioxarray
 import xarray as xr
-import zarr
 from zarr.codecs import ZstdCodec
 
 

@@ -6,7 +6,7 @@
 #
 # Environment:
 #   ARCO_VENV          venv location (default: <repo>/.venv)
-#   ARCO_VENV_PYTHON   interpreter used to create the venv (default: python3 on PATH)
+#   ARCO_VENV_PYTHON   interpreter used to create the venv (default: the first Python >= 3.12 found)
 #   ARCO_SKIP_APT=1    do not touch system packages (only report what is missing)
 set -euo pipefail
 
@@ -81,9 +81,25 @@ if ((${#need_comp[@]})); then
 fi
 
 # --- 3. Python venv with pinned tools ----------------------------------------
+# Python >= 3.12: rasterio 1.5 (whose wheel carries GDAL 3.12, the first
+# GDAL that reads Zarr v3 as arco writes it) and geozarr-toolkit need it.
+find_py312() {
+  local c
+  for c in "${ARCO_VENV_PYTHON:-}" python3.12 python3.13 \
+           "$HOME"/.pyenv/versions/3.12*/bin/python3.12 "$HOME"/.pyenv/versions/3.13*/bin/python3.13; do
+    [[ -n "$c" ]] || continue
+    if command -v "$c" >/dev/null 2>&1 && "$c" -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then
+      command -v "$c"; return 0
+    fi
+  done
+  return 1
+}
+if [[ -x "$VENV/bin/python" ]] && ! "$VENV/bin/python" -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then
+  say "recreating $VENV: it was made with Python < 3.12"
+  rm -rf "$VENV"
+fi
 if [[ ! -x "$VENV/bin/python" ]]; then
-  py="${ARCO_VENV_PYTHON:-python3}"
-  command -v "$py" >/dev/null || die "no $py to create the venv"
+  py="$(find_py312)" || die "no Python >= 3.12 found (python3.12 on PATH or pyenv); install one or set ARCO_VENV_PYTHON"
   say "creating venv $VENV with $("$py" --version 2>&1)"
   "$py" -m venv "$VENV" || die "could not create $VENV (is python3-venv installed?)"
 fi
@@ -95,7 +111,7 @@ if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
 else
   say "installing tests/requirements.txt into $VENV"
   "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r "$REQ"
-  "$VENV/bin/python" -c 'import rasterio, rio_cogeo, xarray, rioxarray, zarr, dask, numcodecs' \
+  "$VENV/bin/python" -c 'import rasterio, rio_cogeo, xarray, rioxarray, zarr, dask, numcodecs, geozarr_toolkit, jsonschema' \
     || die "venv imports failed after install"
   printf '%s\n' "$want" >"$stamp"
 fi

@@ -33,7 +33,7 @@ pub struct Global {
 pub enum Command {
     /// Convert rasters to Cloud-Optimized GeoTIFF or GeoZarr.
     #[command(after_help = crate::commands::convert::EXAMPLES)]
-    Convert(crate::commands::convert::ConvertArgs),
+    Convert(Box<crate::commands::convert::ConvertArgs>),
     /// Show what a raster or GeoZarr store holds: grid, CRS, bands, layout.
     #[command(after_help = crate::commands::view::EXAMPLES)]
     View(crate::commands::view::ViewArgs),

@@ -44,12 +44,13 @@ impl Printer {
     }
 
     /// An error on stderr, always.
-    #[allow(clippy::print_stderr)]
+    #[allow(clippy::print_stderr, clippy::unused_self)]
     pub fn error(&self, msg: &str) {
         eprintln!("error: {msg}");
     }
 
     /// The JSON summary on stdout.
+    #[allow(clippy::unused_self)]
     pub fn emit_json(&self, value: &serde_json::Value) -> std::io::Result<()> {
         let mut out = std::io::stdout().lock();
         serde_json::to_writer_pretty(&mut out, value)?;
@@ -61,7 +62,7 @@ impl Printer {
         Bar {
             enabled: self.bars,
             label: label.to_string(),
-            bar: Mutex::new(None),
+            inner: Mutex::new(None),
         }
     }
 }
@@ -70,7 +71,7 @@ impl Printer {
 pub struct Bar {
     enabled: bool,
     label: String,
-    bar: Mutex<Option<ProgressBar>>,
+    inner: Mutex<Option<ProgressBar>>,
 }
 
 impl arco_core::Progress for Bar {
@@ -80,19 +81,21 @@ impl arco_core::Progress for Bar {
         }
         let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
         bar.set_style(
-            ProgressStyle::with_template("{prefix} {msg:>8} [{bar:30}] {pos}/{len} {elapsed_precise} eta {eta}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar())
-                .progress_chars("=> "),
+            ProgressStyle::with_template(
+                "{prefix} {msg:>8} [{bar:30}] {pos}/{len} {elapsed_precise} eta {eta}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
         );
         bar.set_prefix(self.label.clone());
         bar.set_message(message.to_string());
-        if let Ok(mut slot) = self.bar.lock() {
+        if let Ok(mut slot) = self.inner.lock() {
             *slot = Some(bar);
         }
     }
 
     fn advance(&self, n: u64) {
-        if let Ok(slot) = self.bar.lock() {
+        if let Ok(slot) = self.inner.lock() {
             if let Some(b) = slot.as_ref() {
                 b.inc(n);
             }
@@ -100,7 +103,7 @@ impl arco_core::Progress for Bar {
     }
 
     fn finish(&self) {
-        if let Ok(mut slot) = self.bar.lock() {
+        if let Ok(mut slot) = self.inner.lock() {
             if let Some(b) = slot.take() {
                 b.finish_and_clear();
             }

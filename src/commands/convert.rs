@@ -67,7 +67,12 @@ pub struct ConvertArgs {
     pub variable: Option<String>,
 
     /// Bands to keep, 1-based, in output order (e.g. 4,3,2).
-    #[arg(long, value_delimiter = ',', value_name = "B,..", help_heading = "Input")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "B,..",
+        help_heading = "Input"
+    )]
     pub bands: Option<Vec<usize>>,
 
     /// Output data type (uint8, uint16, int16, uint32, int32, float32, float64);
@@ -76,7 +81,12 @@ pub struct ConvertArgs {
     pub dtype: Option<DType>,
 
     /// Nodata value to declare; overviews ignore it (e.g. 0, -9999, nan).
-    #[arg(long, value_name = "V", allow_hyphen_values = true, help_heading = "Input")]
+    #[arg(
+        long,
+        value_name = "V",
+        allow_hyphen_values = true,
+        help_heading = "Input"
+    )]
     pub nodata: Option<f64>,
 
     /// Treat bands as classes (overviews use mode) even without a colour table.
@@ -85,7 +95,12 @@ pub struct ConvertArgs {
 
     /// Compression: zstd, deflate, lzw, webp, jpeg or none for COG (webp and
     /// jpeg are lossy and 8-bit, written by GDAL); zstd, blosc or none for GeoZarr.
-    #[arg(long, default_value = "zstd", value_name = "CODEC", help_heading = "Encoding")]
+    #[arg(
+        long,
+        default_value = "zstd",
+        value_name = "CODEC",
+        help_heading = "Encoding"
+    )]
     pub compress: String,
 
     /// Compression level [default: zstd 3, deflate 6, webp/jpeg quality 75].
@@ -94,12 +109,26 @@ pub struct ConvertArgs {
 
     /// TIFF predictor: auto (horizontal for integers, float for floats), none,
     /// horizontal or float.
-    #[arg(long, default_value = "auto", value_name = "P", help_heading = "Encoding")]
+    #[arg(
+        long,
+        default_value = "auto",
+        value_name = "P",
+        help_heading = "Encoding"
+    )]
     pub predictor: Predictor,
 
     /// COG tile size in pixels (multiple of 16).
-    #[arg(long, default_value_t = 512, value_name = "PX", help_heading = "Encoding")]
+    #[arg(
+        long,
+        default_value_t = 512,
+        value_name = "PX",
+        help_heading = "Encoding"
+    )]
     pub blocksize: usize,
+
+    /// BigTIFF: auto (when offsets would pass 4 GiB), yes or no.
+    #[arg(long, default_value = "auto", value_parser = ["auto", "yes", "no"], help_heading = "Encoding")]
+    pub bigtiff: String,
 
     /// Overview resampling: average, nearest, mode, min or max [default:
     /// average; mode when a band has a colour table or --categorical].
@@ -108,7 +137,12 @@ pub struct ConvertArgs {
 
     /// GeoZarr chunk shape: one spatial edge (512) or one value per dimension
     /// (T,Y,X or T,B,Y,X) [default: time 1, band 1, 512 x 512].
-    #[arg(long, value_delimiter = ',', value_name = "N,..", help_heading = "GeoZarr")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "N,..",
+        help_heading = "GeoZarr"
+    )]
     pub chunks: Option<Vec<usize>>,
 
     /// GeoZarr shard edge in pixels (a multiple of the chunk edge): many
@@ -130,7 +164,13 @@ pub struct ConvertArgs {
     pub time_from: Option<String>,
 
     /// Dates of the inputs, in input order (instead of --time-from).
-    #[arg(long, value_delimiter = ',', value_name = "D,..", conflicts_with = "time_from", help_heading = "Time")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "D,..",
+        conflicts_with = "time_from",
+        help_heading = "Time"
+    )]
     pub dates: Option<Vec<String>>,
 }
 
@@ -145,18 +185,38 @@ fn has_ext(p: &Path, exts: &[&str]) -> bool {
 fn common_stem(inputs: &[String]) -> String {
     let stems: Vec<String> = inputs
         .iter()
-        .map(|i| Path::new(i).file_stem().map_or_else(|| i.clone(), |s| s.to_string_lossy().into_owned()))
+        .map(|i| {
+            Path::new(i)
+                .file_stem()
+                .map_or_else(|| i.clone(), |s| s.to_string_lossy().into_owned())
+        })
         .collect();
     let first = stems[0].clone();
     let mut n = first.len();
     for s in &stems[1..] {
-        n = n.min(first.bytes().zip(s.bytes()).take_while(|(a, b)| a == b).count());
+        n = n.min(
+            first
+                .bytes()
+                .zip(s.bytes())
+                .take_while(|(a, b)| a == b)
+                .count(),
+        );
     }
-    let mut prefix = first[..n].trim_end_matches(['_', '-', '.', ' ']).to_string();
-    if stems.len() > 1 {
-        // Drop a trailing partial date such as "_2020-0".
-        prefix = prefix.trim_end_matches(|c: char| c.is_ascii_digit() || "_-.".contains(c)).to_string();
+    let mut prefix = first[..n].to_string();
+    if stems.len() > 1 && n < first.len() {
+        // The names differ from here on (a date, a tile id): cut back to the
+        // last '_' or '.' so "ndvi_2020-0" gives "ndvi" and
+        // "S2_B04_2018-02-" gives "S2_B04". Dates use '-', so it is no cut point.
+        match prefix.rfind(['_', '.']) {
+            Some(i) => prefix.truncate(i),
+            None => {
+                prefix = prefix
+                    .trim_end_matches(|c: char| c.is_ascii_digit() || c == '-')
+                    .to_string();
+            }
+        }
     }
+    let prefix = prefix.trim_end_matches(['_', '-', '.', ' ']).to_string();
     if prefix.is_empty() {
         "data".into()
     } else {
@@ -166,8 +226,14 @@ fn common_stem(inputs: &[String]) -> String {
 
 fn validate_output_kind(to: To, output: &Path) -> anyhow::Result<()> {
     match to {
-        To::Cog if has_ext(output, &["zarr"]) => bail!("-o {}: a .zarr path needs --to geozarr (or name a .tif file for --to cog)", output.display()),
-        To::Geozarr if has_ext(output, &["tif", "tiff"]) => bail!("-o {}: a .tif path needs --to cog (or name a .zarr store for --to geozarr)", output.display()),
+        To::Cog if has_ext(output, &["zarr"]) => bail!(
+            "-o {}: a .zarr path needs --to geozarr (or name a .tif file for --to cog)",
+            output.display()
+        ),
+        To::Geozarr if has_ext(output, &["tif", "tiff"]) => bail!(
+            "-o {}: a .tif path needs --to cog (or name a .zarr store for --to geozarr)",
+            output.display()
+        ),
         _ => Ok(()),
     }
 }
@@ -184,7 +250,12 @@ fn format_of(args: &ConvertArgs) -> anyhow::Result<To> {
 }
 
 fn ensure_dir(dir: &Path) -> anyhow::Result<()> {
-    std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create the output directory; check the path and permissions", dir.display()))
+    std::fs::create_dir_all(dir).with_context(|| {
+        format!(
+            "{}: cannot create the output directory; check the path and permissions",
+            dir.display()
+        )
+    })
 }
 
 fn human_size(n: u64) -> String {
@@ -239,7 +310,11 @@ pub fn run(args: &ConvertArgs, printer: &Printer) -> anyhow::Result<ExitCode> {
             human_size(r.size),
         ));
     }
-    printer.line(&format!("{} output{} in {elapsed:.2} s", records.len(), if records.len() == 1 { "" } else { "s" }));
+    printer.line(&format!(
+        "{} output{} in {elapsed:.2} s",
+        records.len(),
+        if records.len() == 1 { "" } else { "s" }
+    ));
     if printer.json() {
         printer.emit_json(&serde_json::json!({
             "command": "convert",
@@ -252,7 +327,10 @@ pub fn run(args: &ConvertArgs, printer: &Printer) -> anyhow::Result<ExitCode> {
 }
 
 fn cog_options(args: &ConvertArgs) -> anyhow::Result<CogOptions> {
-    let compression: Compression = args.compress.parse().map_err(|e: String| anyhow::anyhow!("--compress: {e}"))?;
+    let compression: Compression = args
+        .compress
+        .parse()
+        .map_err(|e: String| anyhow::anyhow!("--compress: {e}"))?;
     Ok(CogOptions {
         compression,
         level: args.level,
@@ -263,10 +341,20 @@ fn cog_options(args: &ConvertArgs) -> anyhow::Result<CogOptions> {
         dtype: args.dtype,
         overwrite: args.overwrite,
         categorical: args.categorical,
+        bigtiff: match args.bigtiff.as_str() {
+            "yes" => Some(true),
+            "no" => Some(false),
+            _ => None,
+        },
     })
 }
 
-fn convert_cogs(args: &ConvertArgs, sources: &[RasterSource], time_re: Option<&regex::Regex>, printer: &Printer) -> anyhow::Result<Vec<Record>> {
+fn convert_cogs(
+    args: &ConvertArgs,
+    sources: &[RasterSource],
+    time_re: Option<&regex::Regex>,
+    printer: &Printer,
+) -> anyhow::Result<Vec<Record>> {
     let opts = cog_options(args)?;
     let single = has_ext(&args.output, &["tif", "tiff"]);
     if single && sources.len() > 1 {
@@ -286,14 +374,19 @@ fn convert_cogs(args: &ConvertArgs, sources: &[RasterSource], time_re: Option<&r
         sources
             .iter()
             .map(|s| {
-                let stem = Path::new(&s.name).file_stem().map_or_else(|| "out".into(), |x| x.to_string_lossy().into_owned());
+                let stem = Path::new(&s.name)
+                    .file_stem()
+                    .map_or_else(|| "out".into(), |x| x.to_string_lossy().into_owned());
                 let stem = match &args.variable {
                     Some(v) => format!("{stem}_{v}"),
                     None => stem,
                 };
                 let p = args.output.join(format!("{stem}.tif"));
                 if !seen.insert(p.clone()) {
-                    bail!("two inputs would both write {}; convert them in separate calls", p.display());
+                    bail!(
+                        "two inputs would both write {}; convert them in separate calls",
+                        p.display()
+                    );
                 }
                 Ok(p)
             })
@@ -302,12 +395,22 @@ fn convert_cogs(args: &ConvertArgs, sources: &[RasterSource], time_re: Option<&r
     // Refuse before any work, so a batch never stops half way on this.
     if !opts.overwrite {
         if let Some(t) = targets.iter().find(|t| t.exists()) {
-            bail!("{}: already exists (pass --overwrite to replace it)", t.display());
+            bail!(
+                "{}: already exists (pass --overwrite to replace it)",
+                t.display()
+            );
         }
     }
     let mut records = Vec::with_capacity(sources.len());
     for (i, (src, target)) in sources.iter().zip(&targets).enumerate() {
-        let label = format!("[{}/{}] {}", i + 1, sources.len(), Path::new(&src.name).file_name().map_or_else(|| src.name.clone(), |f| f.to_string_lossy().into_owned()));
+        let label = format!(
+            "[{}/{}] {}",
+            i + 1,
+            sources.len(),
+            Path::new(&src.name)
+                .file_name()
+                .map_or_else(|| src.name.clone(), |f| f.to_string_lossy().into_owned())
+        );
         let bar = printer.progress(&label);
         let mut rec = cog::write_cog(src, target, &opts, &bar)?;
         if let Some(d) = &dates {
@@ -318,13 +421,24 @@ fn convert_cogs(args: &ConvertArgs, sources: &[RasterSource], time_re: Option<&r
     Ok(records)
 }
 
-fn convert_geozarr(args: &ConvertArgs, sources: &[RasterSource], time_re: Option<&regex::Regex>, printer: &Printer) -> anyhow::Result<Record> {
+fn convert_geozarr(
+    args: &ConvertArgs,
+    sources: &[RasterSource],
+    time_re: Option<&regex::Regex>,
+    printer: &Printer,
+) -> anyhow::Result<Record> {
     ensure_same_grid(sources)?;
-    let codec: ZarrCodec = args.compress.parse().map_err(|e: String| anyhow::anyhow!("--compress: {e}"))?;
+    let codec: ZarrCodec = args
+        .compress
+        .parse()
+        .map_err(|e: String| anyhow::anyhow!("--compress: {e}"))?;
     let overviews = match args.overviews.as_deref() {
         None => None,
         Some("none") => Some(0),
-        Some(n) => Some(n.parse::<usize>().map_err(|_| anyhow::anyhow!("--overviews: '{n}' is not a number or 'none'"))?),
+        Some(n) => Some(
+            n.parse::<usize>()
+                .map_err(|_| anyhow::anyhow!("--overviews: '{n}' is not a number or 'none'"))?,
+        ),
     };
     let cube = sources.len() > 1 || args.time_from.is_some() || args.dates.is_some();
     let dates = if cube {
@@ -336,12 +450,15 @@ fn convert_geozarr(args: &ConvertArgs, sources: &[RasterSource], time_re: Option
         args.output.clone()
     } else {
         ensure_dir(&args.output)?;
-        let stem = args.name.clone().unwrap_or_else(|| common_stem(&args.inputs));
+        let stem = args
+            .name
+            .clone()
+            .unwrap_or_else(|| common_stem(&args.inputs));
         args.output.join(format!("{stem}.zarr"))
     };
     let opts = ZarrOptions {
         chunks: args.chunks.clone(),
-        codec,
+        compression: codec,
         level: args.level,
         shard: args.shard,
         overviews,
@@ -352,8 +469,18 @@ fn convert_geozarr(args: &ConvertArgs, sources: &[RasterSource], time_re: Option
         name: args.name.clone(),
         categorical: args.categorical,
     };
-    let bar = printer.progress(&target.file_name().map_or_else(String::new, |f| f.to_string_lossy().into_owned()));
-    Ok(write_geozarr(sources, dates.as_deref(), &target, &opts, &bar)?)
+    let bar = printer.progress(
+        &target
+            .file_name()
+            .map_or_else(String::new, |f| f.to_string_lossy().into_owned()),
+    );
+    Ok(write_geozarr(
+        sources,
+        dates.as_deref(),
+        &target,
+        &opts,
+        &bar,
+    )?)
 }
 
 #[cfg(test)]
@@ -362,10 +489,32 @@ mod tests {
 
     #[test]
     fn common_stem_of_a_dated_series() {
-        let v = vec!["a/ndvi_2020-01-01.tif".to_string(), "a/ndvi_2020-02-01.tif".to_string()];
+        let v = vec![
+            "a/ndvi_2020-01-01.tif".to_string(),
+            "a/ndvi_2020-02-01.tif".to_string(),
+        ];
         assert_eq!(common_stem(&v), "ndvi");
-        let v = vec!["TERRA_MODIS_012010_NDVI_2013-09-14.jp2".to_string(), "TERRA_MODIS_012010_NDVI_2014-08-29.jp2".to_string()];
+        let v = vec![
+            "TERRA_MODIS_012010_NDVI_2013-09-14.jp2".to_string(),
+            "TERRA_MODIS_012010_NDVI_2014-08-29.jp2".to_string(),
+        ];
         assert_eq!(common_stem(&v), "TERRA_MODIS_012010_NDVI");
-        assert_eq!(common_stem(&["x/2020.tif".to_string(), "x/2021.tif".to_string()]), "data");
+        assert_eq!(
+            common_stem(&["x/2020.tif".to_string(), "x/2021.tif".to_string()]),
+            "data"
+        );
+        let v = vec![
+            "CBERS-4_AWFI_022024_B13_2018-02-02.tif".to_string(),
+            "CBERS-4_AWFI_022024_B13_2018-02-18.tif".to_string(),
+        ];
+        assert_eq!(common_stem(&v), "CBERS-4_AWFI_022024_B13");
+        assert_eq!(
+            common_stem(&[
+                "a-2020-01-01.tif".to_string(),
+                "a-2020-02-01.tif".to_string()
+            ]),
+            "a"
+        );
+        assert_eq!(common_stem(&["scene.tif".to_string()]), "scene");
     }
 }

@@ -25,8 +25,14 @@ pub fn run(args: &ViewArgs, printer: &Printer) -> anyhow::Result<ExitCode> {
     let path = args.file.to_string_lossy().into_owned();
     if args.file.is_dir() {
         let meta = args.file.join("zarr.json");
-        let text = std::fs::read_to_string(&meta).with_context(|| format!("{}: not a Zarr v3 store (no zarr.json)", args.file.display()))?;
-        let root: serde_json::Value = serde_json::from_str(&text).with_context(|| format!("{}: invalid JSON", meta.display()))?;
+        let text = std::fs::read_to_string(&meta).with_context(|| {
+            format!(
+                "{}: not a Zarr v3 store (no zarr.json)",
+                args.file.display()
+            )
+        })?;
+        let root: serde_json::Value = serde_json::from_str(&text)
+            .with_context(|| format!("{}: invalid JSON", meta.display()))?;
         let mut arrays = Vec::new();
         for entry in std::fs::read_dir(&args.file)? {
             let entry = entry?;
@@ -51,7 +57,14 @@ pub fn run(args: &ViewArgs, printer: &Printer) -> anyhow::Result<ExitCode> {
         } else {
             printer.line(&format!("{path}: Zarr v3 store"));
             for a in &arrays {
-                printer.line(&format!("  {} {} {} dims {} chunks {}", a["name"].as_str().unwrap_or(""), a["data_type"], a["shape"], a["dimension_names"], a["chunks"]));
+                printer.line(&format!(
+                    "  {} {} {} dims {} chunks {}",
+                    a["name"].as_str().unwrap_or(""),
+                    a["data_type"],
+                    a["shape"],
+                    a["dimension_names"],
+                    a["chunks"]
+                ));
             }
         }
         return Ok(ExitCode::SUCCESS);

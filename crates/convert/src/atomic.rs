@@ -19,14 +19,19 @@ impl Staged {
     /// exists and `overwrite` is false, or when its directory is not writable.
     pub fn new(target: &Path, overwrite: bool) -> Result<Self> {
         if target.exists() && !overwrite {
-            return Err(ConvertError::OutputExists { path: target.to_path_buf() });
+            return Err(ConvertError::OutputExists {
+                path: target.to_path_buf(),
+            });
         }
         let parent = match target.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
         };
         if !parent.is_dir() {
-            return Err(ConvertError::output(target, format!("directory {} does not exist", parent.display())));
+            return Err(ConvertError::output(
+                target,
+                format!("directory {} does not exist", parent.display()),
+            ));
         }
         let name = target
             .file_name()
@@ -60,11 +65,14 @@ impl Staged {
             // aside first and delete it only once the new one is in place.
             let old = self.temp.with_extension("old");
             remove_any(&old);
-            std::fs::rename(&self.target, &old).map_err(|e| ConvertError::output(&self.target, e))?;
-            std::fs::rename(&self.temp, &self.target).map_err(|e| ConvertError::output(&self.target, e))?;
+            std::fs::rename(&self.target, &old)
+                .map_err(|e| ConvertError::output(&self.target, e))?;
+            std::fs::rename(&self.temp, &self.target)
+                .map_err(|e| ConvertError::output(&self.target, e))?;
             remove_any(&old);
         } else {
-            std::fs::rename(&self.temp, &self.target).map_err(|e| ConvertError::output(&self.target, e))?;
+            std::fs::rename(&self.temp, &self.target)
+                .map_err(|e| ConvertError::output(&self.target, e))?;
         }
         self.committed = true;
         Ok(self.target.clone())
@@ -108,7 +116,10 @@ mod tests {
         let target = dir.path().join("a.zarr");
         std::fs::create_dir(&target).unwrap();
         std::fs::write(target.join("old"), b"1").unwrap();
-        assert!(matches!(Staged::new(&target, false), Err(ConvertError::OutputExists { .. })));
+        assert!(matches!(
+            Staged::new(&target, false),
+            Err(ConvertError::OutputExists { .. })
+        ));
         let s = Staged::new(&target, true).unwrap();
         std::fs::create_dir(s.path()).unwrap();
         std::fs::write(s.path().join("new"), b"2").unwrap();

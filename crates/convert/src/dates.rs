@@ -60,12 +60,20 @@ pub fn date_from_name(name: &str, pattern: Option<&Regex>) -> Result<NaiveDate> 
 }
 
 /// Dates for `names`: from the list when given (one per input), else from the names.
-pub fn dates_for(names: &[String], pattern: Option<&Regex>, list: Option<&[String]>) -> Result<Vec<NaiveDate>> {
+pub fn dates_for(
+    names: &[String],
+    pattern: Option<&Regex>,
+    list: Option<&[String]>,
+) -> Result<Vec<NaiveDate>> {
     if let Some(list) = list {
         if list.len() != names.len() {
             return Err(ConvertError::InvalidOption {
                 option: "--dates",
-                reason: format!("{} dates for {} inputs; give one date per input, in input order", list.len(), names.len()),
+                reason: format!(
+                    "{} dates for {} inputs; give one date per input, in input order",
+                    list.len(),
+                    names.len()
+                ),
             });
         }
         return list
@@ -98,11 +106,19 @@ mod tests {
     #[test]
     fn explicit_pattern_and_list() {
         let re = Regex::new(r"_(\d{4}\d{2}\d{2})\.").unwrap();
-        assert_eq!(date_from_name("a_20200102.tif", Some(&re)).unwrap(), NaiveDate::from_ymd_opt(2020, 1, 2).unwrap());
+        assert_eq!(
+            date_from_name("a_20200102.tif", Some(&re)).unwrap(),
+            NaiveDate::from_ymd_opt(2020, 1, 2).unwrap()
+        );
         assert!(date_from_name("a.tif", Some(&re)).is_err());
         let names = vec!["a".to_string(), "b".to_string()];
         assert!(dates_for(&names, None, Some(&["2020-01-01".into()])).is_err());
-        let d = dates_for(&names, None, Some(&["2020-01-01".into(), "2020-02-01".into()])).unwrap();
+        let d = dates_for(
+            &names,
+            None,
+            Some(&["2020-01-01".into(), "2020-02-01".into()]),
+        )
+        .unwrap();
         assert_eq!(d[1], NaiveDate::from_ymd_opt(2020, 2, 1).unwrap());
     }
 }

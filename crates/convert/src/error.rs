@@ -52,7 +52,9 @@ pub enum ConvertError {
         gdal_type: String,
     },
     /// Reading pixels failed: a truncated or corrupt file.
-    #[error("{path}: cannot read pixels at row {row} ({reason}); the file is truncated or corrupt")]
+    #[error(
+        "{path}: cannot read pixels at row {row} ({reason}); the file is truncated or corrupt"
+    )]
     Read {
         /// The input.
         path: String,

@@ -7,17 +7,19 @@
 //! GDAL's own COG driver.
 
 pub mod atomic;
-mod gdal_ext;
 pub mod cog;
 pub mod dates;
 pub mod dtype;
 pub mod error;
+mod gdal_ext;
 pub mod grid;
 pub mod options;
 pub mod pyramid;
 pub mod source;
+pub mod zarr;
 
 pub use dtype::{DType, Sample};
 pub use error::{ConvertError, Result};
 pub use options::{CogOptions, Compression, Predictor, Resampling};
 pub use source::RasterSource;
+pub use zarr::{write_geozarr, ZarrCodec, ZarrOptions};

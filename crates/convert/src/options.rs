@@ -71,7 +71,11 @@ impl FromStr for Compression {
             "webp" => Compression::Webp,
             "jpeg" | "jpg" => Compression::Jpeg,
             "none" => Compression::None,
-            _ => return Err(format!("unknown compression '{s}' (use zstd, deflate, lzw, webp, jpeg or none)")),
+            _ => {
+                return Err(format!(
+                    "unknown compression '{s}' (use zstd, deflate, lzw, webp, jpeg or none)"
+                ))
+            }
         })
     }
 }
@@ -103,7 +107,11 @@ impl FromStr for Predictor {
             "none" | "no" | "1" => Predictor::None,
             "horizontal" | "2" => Predictor::Horizontal,
             "float" | "floating-point" | "3" => Predictor::Float,
-            _ => return Err(format!("unknown predictor '{s}' (use auto, none, horizontal or float)")),
+            _ => {
+                return Err(format!(
+                    "unknown predictor '{s}' (use auto, none, horizontal or float)"
+                ))
+            }
         })
     }
 }
@@ -145,7 +153,11 @@ impl FromStr for Resampling {
             "mode" => Resampling::Mode,
             "min" => Resampling::Min,
             "max" => Resampling::Max,
-            _ => return Err(format!("unknown overview resampling '{s}' (use average, nearest, mode, min or max)")),
+            _ => {
+                return Err(format!(
+                    "unknown overview resampling '{s}' (use average, nearest, mode, min or max)"
+                ))
+            }
         })
     }
 }

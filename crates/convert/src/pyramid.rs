@@ -51,14 +51,16 @@ fn reduce<T: Sample>(vals: &[T], method: Resampling, nodata: Option<T>, fill: T)
             let sum: f64 = vals.iter().map(|v| v.to_f64()).sum();
             T::from_f64(sum / n as f64)
         }
-        Resampling::Min => vals
-            .iter()
-            .copied()
-            .fold(vals[0], |a, b| if b.to_f64() < a.to_f64() { b } else { a }),
-        Resampling::Max => vals
-            .iter()
-            .copied()
-            .fold(vals[0], |a, b| if b.to_f64() > a.to_f64() { b } else { a }),
+        Resampling::Min => {
+            vals.iter()
+                .copied()
+                .fold(vals[0], |a, b| if b.to_f64() < a.to_f64() { b } else { a })
+        }
+        Resampling::Max => {
+            vals.iter()
+                .copied()
+                .fold(vals[0], |a, b| if b.to_f64() > a.to_f64() { b } else { a })
+        }
         Resampling::Mode => {
             // First value seen with the highest count wins ties.
             let mut best = vals[0];
@@ -94,44 +96,50 @@ pub fn reduce_rows<T: Sample>(
     let fill = nodata.unwrap_or_default();
     let mut out = vec![T::default(); w2 * h2 * nb];
     let row_len = width * nb;
-    out.par_chunks_mut(w2 * nb).enumerate().for_each(|(oy, orow)| {
-        let y0 = 2 * oy;
-        let y1 = (y0 + 1).min(rows - 1);
-        let r0 = &src[y0 * row_len..(y0 + 1) * row_len];
-        let r1 = &src[y1 * row_len..(y1 + 1) * row_len];
-        let two_rows = y1 != y0;
-        for ox in 0..w2 {
-            let x0 = 2 * ox;
-            let x1 = (x0 + 1).min(width - 1);
-            let two_cols = x1 != x0;
-            for b in 0..nb {
-                let o = &mut orow[ox * nb + b];
-                if method == Resampling::Nearest {
-                    // GDAL's nearest takes the pixel under the block centre:
-                    // the lower-right one of a full 2x2 block.
-                    *o = if two_rows { r1[x1 * nb + b] } else { r0[x1 * nb + b] };
-                    continue;
-                }
-                let mut vals = [T::default(); 4];
-                let mut n = 0;
-                vals[n] = r0[x0 * nb + b];
-                n += 1;
-                if two_cols {
-                    vals[n] = r0[x1 * nb + b];
-                    n += 1;
-                }
-                if two_rows {
-                    vals[n] = r1[x0 * nb + b];
+    out.par_chunks_mut(w2 * nb)
+        .enumerate()
+        .for_each(|(oy, orow)| {
+            let y0 = 2 * oy;
+            let y1 = (y0 + 1).min(rows - 1);
+            let r0 = &src[y0 * row_len..(y0 + 1) * row_len];
+            let r1 = &src[y1 * row_len..(y1 + 1) * row_len];
+            let two_rows = y1 != y0;
+            for ox in 0..w2 {
+                let x0 = 2 * ox;
+                let x1 = (x0 + 1).min(width - 1);
+                let two_cols = x1 != x0;
+                for b in 0..nb {
+                    let o = &mut orow[ox * nb + b];
+                    if method == Resampling::Nearest {
+                        // GDAL's nearest takes the pixel under the block centre:
+                        // the lower-right one of a full 2x2 block.
+                        *o = if two_rows {
+                            r1[x1 * nb + b]
+                        } else {
+                            r0[x1 * nb + b]
+                        };
+                        continue;
+                    }
+                    let mut vals = [T::default(); 4];
+                    let mut n = 0;
+                    vals[n] = r0[x0 * nb + b];
                     n += 1;
                     if two_cols {
-                        vals[n] = r1[x1 * nb + b];
+                        vals[n] = r0[x1 * nb + b];
                         n += 1;
                     }
+                    if two_rows {
+                        vals[n] = r1[x0 * nb + b];
+                        n += 1;
+                        if two_cols {
+                            vals[n] = r1[x1 * nb + b];
+                            n += 1;
+                        }
+                    }
+                    *o = reduce(&vals[..n], method, nodata, fill);
                 }
-                *o = reduce(&vals[..n], method, nodata, fill);
             }
-        }
-    });
+        });
     out
 }
 
@@ -177,6 +185,9 @@ mod tests {
     #[test]
     fn nearest_takes_lower_right() {
         let src: Vec<i16> = vec![1, 2, 3, 4];
-        assert_eq!(reduce_rows(&src, 2, 2, 1, Resampling::Nearest, None), vec![4]);
+        assert_eq!(
+            reduce_rows(&src, 2, 2, 1, Resampling::Nearest, None),
+            vec![4]
+        );
     }
 }

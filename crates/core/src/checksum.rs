@@ -10,7 +10,10 @@ const SHA256_MULTIHASH_PREFIX: &str = "1220";
 
 /// Hex multihash of a finished sha2-256 state.
 pub fn multihash_sha256_hex(hasher: Sha256) -> String {
-    format!("{SHA256_MULTIHASH_PREFIX}{}", hex::encode(hasher.finalize()))
+    format!(
+        "{SHA256_MULTIHASH_PREFIX}{}",
+        hex::encode(hasher.finalize())
+    )
 }
 
 /// Hex multihash (sha2-256) of a file's bytes.

@@ -41,8 +41,13 @@ fn horizontal_diff(row: &mut [u8], size: usize, stride: usize) {
             let n = row.len() / size;
             for i in (stride..n).rev() {
                 let cur = <$t>::from_le_bytes(row[i * size..(i + 1) * size].try_into().unwrap());
-                let prev = <$t>::from_le_bytes(row[(i - stride) * size..(i - stride + 1) * size].try_into().unwrap());
-                row[i * size..(i + 1) * size].copy_from_slice(&cur.wrapping_sub(prev).to_le_bytes());
+                let prev = <$t>::from_le_bytes(
+                    row[(i - stride) * size..(i - stride + 1) * size]
+                        .try_into()
+                        .unwrap(),
+                );
+                row[i * size..(i + 1) * size]
+                    .copy_from_slice(&cur.wrapping_sub(prev).to_le_bytes());
             }
         }};
     }
@@ -96,7 +101,10 @@ fn compress(codec: &TileCodec, raw: &[u8], out: &mut Vec<u8>) -> std::io::Result
             Ok(())
         })?,
         Compression::Deflate => {
-            let mut enc = flate2::write::ZlibEncoder::new(std::mem::take(out), flate2::Compression::new(codec.level as u32));
+            let mut enc = flate2::write::ZlibEncoder::new(
+                std::mem::take(out),
+                flate2::Compression::new(codec.level as u32),
+            );
             enc.write_all(raw)?;
             *out = enc.finish()?;
         }
@@ -106,7 +114,9 @@ fn compress(codec: &TileCodec, raw: &[u8], out: &mut Vec<u8>) -> std::io::Result
             out.extend_from_slice(&data);
         }
         Compression::Jpeg | Compression::Webp => {
-            return Err(std::io::Error::other("jpeg and webp tiles are written by GDAL"));
+            return Err(std::io::Error::other(
+                "jpeg and webp tiles are written by GDAL",
+            ));
         }
     }
     Ok(())
@@ -177,7 +187,10 @@ mod tests {
         let vals: [u16; 6] = [10, 100, 12, 90, 15, 95];
         let mut row: Vec<u8> = vals.iter().flat_map(|v| v.to_le_bytes()).collect();
         horizontal_diff(&mut row, 2, 2);
-        let got: Vec<u16> = row.chunks(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect();
+        let got: Vec<u16> = row
+            .chunks(2)
+            .map(|c| u16::from_le_bytes([c[0], c[1]]))
+            .collect();
         assert_eq!(got, vec![10, 100, 2, 65526, 3, 5]);
     }
 
@@ -194,7 +207,13 @@ mod tests {
 
     #[test]
     fn tile_is_framed_with_leader_and_trailer() {
-        let codec = TileCodec { compression: Compression::Zstd, level: 1, predictor: 2, block: 16, bands: 1 };
+        let codec = TileCodec {
+            compression: Compression::Zstd,
+            level: 1,
+            predictor: 2,
+            block: 16,
+            bands: 1,
+        };
         let strip: Vec<u16> = (0..20 * 3).collect();
         let t = encode_tile(&codec, &strip, 20, 3, 1, 0u16).unwrap();
         let n = u32::from_le_bytes(t[..4].try_into().unwrap()) as usize;

@@ -11,7 +11,13 @@ use gdal::DriverManager;
 use std::path::Path;
 
 /// Writes with GDAL; returns (size, checksum, overview count).
-pub fn write_with_gdal(src: &RasterSource, out: &Path, block: usize, plan: &CogPlan, progress: &dyn Progress) -> Result<(u64, String, usize)> {
+pub fn write_with_gdal(
+    src: &RasterSource,
+    out: &Path,
+    block: usize,
+    plan: &CogPlan,
+    progress: &dyn Progress,
+) -> Result<(u64, String, usize)> {
     let input = src.open()?;
     let mut args: Vec<String> = Vec::new();
     for b in &src.bands {
@@ -29,7 +35,10 @@ pub fn write_with_gdal(src: &RasterSource, out: &Path, block: usize, plan: &CogP
         ("COMPRESS", plan.compression.name().to_ascii_uppercase()),
         ("QUALITY", plan.level.to_string()),
         ("BLOCKSIZE", block.to_string()),
-        ("OVERVIEW_RESAMPLING", plan.resampling.name().to_ascii_uppercase()),
+        (
+            "OVERVIEW_RESAMPLING",
+            plan.resampling.name().to_ascii_uppercase(),
+        ),
         (
             "BIGTIFF",
             match plan.bigtiff {
@@ -44,14 +53,18 @@ pub fn write_with_gdal(src: &RasterSource, out: &Path, block: usize, plan: &CogP
         opts.add_name_value(k, &v)?;
     }
     progress.start("cog (gdal)", 1);
-    let ds = vrt.create_copy(&driver, out, &opts).map_err(|e| ConvertError::InvalidOption {
-        option: "--compress",
-        reason: format!("GDAL's COG driver refused {}: {e}", plan.compression),
-    })?;
+    let ds = vrt
+        .create_copy(&driver, out, &opts)
+        .map_err(|e| ConvertError::InvalidOption {
+            option: "--compress",
+            reason: format!("GDAL's COG driver refused {}: {e}", plan.compression),
+        })?;
     let overviews = ds.rasterband(1)?.overview_count()? as usize;
     drop(ds);
     progress.finish();
-    let size = std::fs::metadata(out).map_err(|e| ConvertError::output(out, e))?.len();
+    let size = std::fs::metadata(out)
+        .map_err(|e| ConvertError::output(out, e))?
+        .len();
     let checksum = multihash_sha256_file(out).map_err(|e| ConvertError::output(out, e))?;
     Ok((size, checksum, overviews))
 }

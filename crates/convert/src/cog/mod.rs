@@ -56,17 +56,23 @@ pub struct CogPlan {
 pub fn plan(src: &RasterSource, opts: &CogOptions) -> Result<CogPlan> {
     let dtype = opts.dtype.unwrap_or(src.dtype());
     let mut notes = Vec::new();
-    if !(16..=4096).contains(&opts.blocksize) || opts.blocksize % 16 != 0 {
+    if !(16..=4096).contains(&opts.blocksize) || !opts.blocksize.is_multiple_of(16) {
         return Err(ConvertError::InvalidOption {
             option: "--blocksize",
-            reason: format!("{} is not a multiple of 16 between 16 and 4096 (512 is the usual choice)", opts.blocksize),
+            reason: format!(
+                "{} is not a multiple of 16 between 16 and 4096 (512 is the usual choice)",
+                opts.blocksize
+            ),
         });
     }
     let level = match (opts.level, opts.compression.level_range()) {
         (Some(l), Some((lo, hi))) if !(lo..=hi).contains(&l) => {
             return Err(ConvertError::InvalidOption {
                 option: "--level",
-                reason: format!("{l} is out of range for {} (use {lo}..={hi})", opts.compression),
+                reason: format!(
+                    "{l} is out of range for {} (use {lo}..={hi})",
+                    opts.compression
+                ),
             })
         }
         (Some(_), None) => {
@@ -79,8 +85,7 @@ pub fn plan(src: &RasterSource, opts: &CogOptions) -> Result<CogPlan> {
         (None, _) => opts.compression.default_level().unwrap_or(0),
     };
     let predictor = match (opts.predictor, opts.compression) {
-        (_, Compression::None | Compression::Jpeg | Compression::Webp) => 1,
-        (Predictor::None, _) => 1,
+        (_, Compression::None | Compression::Jpeg | Compression::Webp) | (Predictor::None, _) => 1,
         (Predictor::Auto, _) => {
             if dtype.is_float() {
                 3
@@ -92,7 +97,9 @@ pub fn plan(src: &RasterSource, opts: &CogOptions) -> Result<CogPlan> {
         (Predictor::Float, _) if !dtype.is_float() => {
             return Err(ConvertError::InvalidOption {
                 option: "--predictor",
-                reason: format!("the floating-point predictor needs float data, not {dtype} (use horizontal)"),
+                reason: format!(
+                    "the floating-point predictor needs float data, not {dtype} (use horizontal)"
+                ),
             })
         }
         (Predictor::Float, _) => 3,
@@ -101,18 +108,19 @@ pub fn plan(src: &RasterSource, opts: &CogOptions) -> Result<CogPlan> {
     let resampling = match opts.resampling {
         Some(r) => r,
         None if categorical => {
-            let why = src
-                .bands
-                .iter()
-                .find(|b| b.categorical)
-                .map_or("--categorical was given".to_string(), |b| {
+            let why = src.bands.iter().find(|b| b.categorical).map_or(
+                "--categorical was given".to_string(),
+                |b| {
                     if b.has_color_table {
                         format!("band {} has a colour table", b.index)
                     } else {
                         format!("band {} is declared thematic", b.index)
                     }
-                });
-            notes.push(format!("overview resampling: mode ({why}); pass --overview-resampling to choose"));
+                },
+            );
+            notes.push(format!(
+                "overview resampling: mode ({why}); pass --overview-resampling to choose"
+            ));
             Resampling::Mode
         }
         None => Resampling::Average,
@@ -152,11 +160,19 @@ pub fn plan(src: &RasterSource, opts: &CogOptions) -> Result<CogPlan> {
 }
 
 /// Writes `src` as a COG at `target`.
-pub fn write_cog(src: &RasterSource, target: &Path, opts: &CogOptions, progress: &dyn Progress) -> Result<Record> {
+pub fn write_cog(
+    src: &RasterSource,
+    target: &Path,
+    opts: &CogOptions,
+    progress: &dyn Progress,
+) -> Result<Record> {
     let plan = plan(src, opts)?;
     let staged = Staged::new(target, opts.overwrite)?;
     let (size, checksum, overviews) = if plan.compression.is_native() {
-        dispatch_dtype!(plan.dtype, write_native::<T>(src, staged.path(), opts.blocksize, &plan, progress))?
+        dispatch_dtype!(
+            plan.dtype,
+            write_native::<T>(src, staged.path(), opts.blocksize, &plan, progress)
+        )?
     } else {
         gdal_driver::write_with_gdal(src, staged.path(), opts.blocksize, &plan, progress)?
     };
@@ -243,14 +259,17 @@ impl<T: Sample> Pyramid<'_, T> {
                     .collect()
             },
             || {
-                (k + 1 < self.levels.len()).then(|| reduce_rows(&strip, width, n, nb, self.resampling, self.nodata))
+                (k + 1 < self.levels.len())
+                    .then(|| reduce_rows(&strip, width, n, nb, self.resampling, self.nodata))
             },
         );
         let encoded = encoded.map_err(|e| ConvertError::output(self.out, e))?;
         let lvl = &mut self.levels[k];
-        for t in &encoded {
+        for t in encoded {
             lvl.sizes.push((t.len() - 8) as u32);
-            lvl.tiles.append(t).map_err(|e| ConvertError::output(self.out, e))?;
+            lvl.tiles
+                .append(t)
+                .map_err(|e| ConvertError::output(self.out, e))?;
         }
         if let Some(reduced) = reduced {
             self.feed(k + 1, &reduced, half(n))?;
@@ -275,7 +294,11 @@ impl<T: Sample> Pyramid<'_, T> {
 fn ghost_header() -> Vec<u8> {
     let body = "LAYOUT=IFDS_BEFORE_DATA\nBLOCK_ORDER=ROW_MAJOR\nBLOCK_LEADER=SIZE_AS_UINT4\n\
                 BLOCK_TRAILER=LAST_4_BYTES_REPEATED\nKNOWN_INCOMPATIBLE_EDITION=NO\n";
-    let mut g = format!("GDAL_STRUCTURAL_METADATA_SIZE={:06} bytes\n{body}", body.len()).into_bytes();
+    let mut g = format!(
+        "GDAL_STRUCTURAL_METADATA_SIZE={:06} bytes\n{body}",
+        body.len()
+    )
+    .into_bytes();
     if g.len() % 2 == 1 {
         g.push(b' ');
     }
@@ -294,13 +317,16 @@ fn write_native<T: Sample>(
     let dir = out.parent().map_or_else(|| ".".into(), Path::to_path_buf);
     let (mut w, mut h) = (src.width, src.height);
     let mut levels = Vec::with_capacity(n_ovr + 1);
-    for _ in 0..=n_ovr {
+    for k in 0..=n_ovr {
+        // Full resolution may keep 256 MiB of compressed tiles in memory,
+        // each overview 64 MiB; beyond that they go to a temporary file.
+        let limit = if k == 0 { 256 << 20 } else { 64 << 20 };
         levels.push(Level::<T> {
             width: w,
             height: h,
             pending: Vec::new(),
             pending_rows: 0,
-            tiles: Spill::new(dir.clone()),
+            tiles: Spill::new(dir.clone(), limit),
             sizes: Vec::new(),
         });
         w = half(w);
@@ -326,6 +352,9 @@ fn write_native<T: Sample>(
     progress.start("cog", strips as u64);
     std::thread::scope(|scope| -> Result<()> {
         let (tx, rx) = std::sync::mpsc::sync_channel::<Result<(Vec<T>, usize)>>(2);
+        // Strip buffers go back to the reader, so their pages are faulted
+        // in once rather than for every strip.
+        let (recycle_tx, recycle_rx) = std::sync::mpsc::channel::<Vec<T>>();
         scope.spawn(move || {
             let ds = match src.open() {
                 Ok(ds) => ds,
@@ -334,12 +363,12 @@ fn write_native<T: Sample>(
                     return;
                 }
             };
-            let mut scratch = Vec::new();
             for s in 0..strips {
                 let y = s * block;
                 let rows = block.min(src.height - y);
-                let mut buf = Vec::new();
-                let r = read_window(&ds, src, (0, y), (src.width, rows), &mut buf, &mut scratch).map(|()| (buf, rows));
+                let mut buf = recycle_rx.try_recv().unwrap_or_default();
+                let r = read_window(&ds, src, (0, y), (src.width, rows), &mut buf)
+                    .map(|()| (buf, rows));
                 let failed = r.is_err();
                 if tx.send(r).is_err() || failed {
                     return;
@@ -349,6 +378,7 @@ fn write_native<T: Sample>(
         for msg in rx {
             let (buf, rows) = msg?;
             pyr.feed(0, &buf, rows)?;
+            let _ = recycle_tx.send(buf);
             progress.advance(1);
         }
         Ok(())
@@ -356,12 +386,26 @@ fn write_native<T: Sample>(
     pyr.finish()?;
     progress.finish();
 
-    let template = template::template_tags::<T>(src, block, &template::BandOverrides { nodata: &plan.nodata })?;
+    let template = template::template_tags::<T>(
+        src,
+        block,
+        &template::BandOverrides {
+            nodata: &plan.nodata,
+        },
+    )?;
     assemble(out, &mut pyr.levels, &template, plan, block, nb)
 }
 
 /// Structural tags of one level; offsets are filled in by the caller.
-fn level_tags<T>(lvl: &Level<T>, overview: bool, template: &[Tag], plan: &CogPlan, block: usize, nb: usize, offsets: Tag) -> Vec<Tag> {
+fn level_tags<T>(
+    lvl: &Level<T>,
+    overview: bool,
+    template: &[Tag],
+    plan: &CogPlan,
+    block: usize,
+    nb: usize,
+    offsets: Tag,
+) -> Vec<Tag> {
     let bits = (plan.dtype.size() * 8) as u16;
     let mut tags = vec![
         Tag::longs(256, &[lvl.width as u32]),
@@ -402,18 +446,28 @@ fn offsets_tag(offsets: &[u64], flavor: Flavor) -> Tag {
 }
 
 /// Lays out and writes the final file; returns (size, checksum, overview count).
-fn assemble<T>(out: &Path, levels: &mut [Level<T>], template: &[Tag], plan: &CogPlan, block: usize, nb: usize) -> Result<(u64, String, usize)> {
+fn assemble<T>(
+    out: &Path,
+    levels: &mut [Level<T>],
+    template: &[Tag],
+    plan: &CogPlan,
+    block: usize,
+    nb: usize,
+) -> Result<(u64, String, usize)> {
     let ghost = ghost_header();
     let data_total: u64 = levels.iter().map(|l| l.tiles.len()).sum();
     // Classic TIFF unless offsets could pass 4 GiB; IFDs are small next to data.
-    let ifd_guess: u64 = levels.iter().map(|l| l.sizes.len() as u64 * 16 + 4096).sum();
+    let ifd_guess: u64 = levels
+        .iter()
+        .map(|l| l.sizes.len() as u64 * 16 + 4096)
+        .sum();
     let needs_big = data_total + ifd_guess + ghost.len() as u64 + 16 >= u64::from(u32::MAX);
     let flavor = match plan.bigtiff {
         Some(true) => Flavor::Big,
         Some(false) if needs_big => {
             return Err(ConvertError::InvalidOption {
                 option: "--bigtiff",
-                reason: format!("the output needs {} bytes, more than classic TIFF can address; drop --bigtiff no", data_total),
+                reason: format!("the output needs {data_total} bytes, more than classic TIFF can address; drop --bigtiff no"),
             })
         }
         _ if needs_big => Flavor::Big,
@@ -425,7 +479,10 @@ fn assemble<T>(out: &Path, levels: &mut [Level<T>], template: &[Tag], plan: &Cog
     let mut pos = flavor.header_len() + ghost.len() as u64;
     for (k, l) in levels.iter().enumerate() {
         ifd_pos.push(pos);
-        pos += ifd_len(&level_tags(l, k > 0, template, plan, block, nb, dummy(l)), flavor);
+        pos += ifd_len(
+            &level_tags(l, k > 0, template, plan, block, nb, dummy(l)),
+            flavor,
+        );
     }
     // Data: smallest overview first, full resolution last.
     let mut level_offsets = vec![Vec::new(); levels.len()];
@@ -443,15 +500,26 @@ fn assemble<T>(out: &Path, levels: &mut [Level<T>], template: &[Tag], plan: &Cog
     w.write_all(&flavor.header(ifd_pos[0])).map_err(io)?;
     w.write_all(&ghost).map_err(io)?;
     for (k, l) in levels.iter().enumerate() {
-        let tags = level_tags(l, k > 0, template, plan, block, nb, offsets_tag(&level_offsets[k], flavor));
+        let tags = level_tags(
+            l,
+            k > 0,
+            template,
+            plan,
+            block,
+            nb,
+            offsets_tag(&level_offsets[k], flavor),
+        );
         let next = ifd_pos.get(k + 1).copied().unwrap_or(0);
-        w.write_all(&write_ifd(&tags, ifd_pos[k], next, flavor)).map_err(io)?;
+        w.write_all(&write_ifd(&tags, ifd_pos[k], next, flavor))
+            .map_err(io)?;
     }
     for l in levels.iter_mut().rev() {
         l.tiles.copy_to(&mut w).map_err(io)?;
     }
     let (buf, size, checksum) = w.finish().map_err(io)?;
-    let file = buf.into_inner().map_err(|e| ConvertError::output(out, e.error().to_string()))?;
+    let file = buf
+        .into_inner()
+        .map_err(|e| ConvertError::output(out, e.error().to_string()))?;
     file.sync_all().map_err(io)?;
     debug_assert_eq!(size, pos);
     Ok((size, checksum, levels.len() - 1))

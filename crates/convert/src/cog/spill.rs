@@ -1,59 +1,71 @@
-//! An append-only byte stream that stays in memory up to a limit and then
-//! continues in an anonymous temporary file, so compressed tiles of a huge
-//! image never need to fit in RAM.
+//! An append-only sequence of byte chunks that stays in memory up to a
+//! limit and then continues in an anonymous temporary file, so compressed
+//! tiles of a huge image never need to fit in RAM. Chunks are kept as they
+//! come (no copying into one growing buffer).
 
 use std::fs::File;
-use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::PathBuf;
-
-/// Bytes kept in memory before spilling to disk.
-const MEMORY_LIMIT: usize = 64 << 20;
 
 /// Append-only bytes, memory first, then disk.
 #[derive(Debug)]
 pub struct Spill {
     dir: PathBuf,
-    file: Option<File>,
+    limit: usize,
+    file: Option<BufWriter<File>>,
     on_disk: u64,
-    buf: Vec<u8>,
+    chunks: Vec<Vec<u8>>,
+    in_memory: usize,
 }
 
 impl Spill {
-    /// A spill whose overflow file lives in `dir` (the output's directory,
-    /// so the final copy stays on one filesystem).
-    pub fn new(dir: PathBuf) -> Self {
+    /// A spill that keeps up to `limit` bytes in memory and puts the rest
+    /// in a file in `dir` (the output's directory, so the final copy stays
+    /// on one filesystem).
+    pub fn new(dir: PathBuf, limit: usize) -> Self {
         Self {
             dir,
+            limit,
             file: None,
             on_disk: 0,
-            buf: Vec::new(),
+            chunks: Vec::new(),
+            in_memory: 0,
         }
     }
 
     /// Total bytes appended.
     pub fn len(&self) -> u64 {
-        self.on_disk + self.buf.len() as u64
+        self.on_disk + self.in_memory as u64
     }
 
-
-    /// Appends bytes.
-    pub fn append(&mut self, data: &[u8]) -> io::Result<()> {
-        self.buf.extend_from_slice(data);
-        if self.buf.len() >= MEMORY_LIMIT {
-            if self.file.is_none() {
-                self.file = Some(tempfile::tempfile_in(&self.dir)?);
-            }
-            let f = self.file.as_mut().expect("created above");
-            f.write_all(&self.buf)?;
-            self.on_disk += self.buf.len() as u64;
-            self.buf.clear();
+    /// Appends a chunk.
+    pub fn append(&mut self, chunk: Vec<u8>) -> io::Result<()> {
+        if self.file.is_none() && self.in_memory + chunk.len() <= self.limit {
+            self.in_memory += chunk.len();
+            self.chunks.push(chunk);
+            return Ok(());
         }
+        if self.file.is_none() {
+            // Over the limit: everything so far and from now on goes to disk,
+            // in order.
+            let mut f = BufWriter::with_capacity(4 << 20, tempfile::tempfile_in(&self.dir)?);
+            for c in self.chunks.drain(..) {
+                f.write_all(&c)?;
+                self.on_disk += c.len() as u64;
+            }
+            self.in_memory = 0;
+            self.file = Some(f);
+        }
+        let f = self.file.as_mut().expect("created above");
+        f.write_all(&chunk)?;
+        self.on_disk += chunk.len() as u64;
         Ok(())
     }
 
     /// Copies everything appended, in order, to `out`.
     pub fn copy_to(&mut self, out: &mut impl Write) -> io::Result<()> {
-        if let Some(f) = self.file.as_mut() {
+        if let Some(f) = self.file.take() {
+            let mut f = f.into_inner().map_err(io::IntoInnerError::into_error)?;
             f.seek(SeekFrom::Start(0))?;
             let mut chunk = vec![0u8; 4 << 20];
             let mut left = self.on_disk;
@@ -64,6 +76,29 @@ impl Spill {
                 left -= n as u64;
             }
         }
-        out.write_all(&self.buf)
+        for c in &self.chunks {
+            out.write_all(c)?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spills_past_the_limit_and_keeps_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Spill::new(dir.path().to_path_buf(), 10);
+        for i in 0..5u8 {
+            s.append(vec![i; 4]).unwrap();
+        }
+        assert_eq!(s.len(), 20);
+        assert!(s.file.is_some(), "went to disk past 10 bytes");
+        let mut out = Vec::new();
+        s.copy_to(&mut out).unwrap();
+        let want: Vec<u8> = (0..5u8).flat_map(|i| [i; 4]).collect();
+        assert_eq!(out, want);
     }
 }

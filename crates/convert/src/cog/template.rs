@@ -14,7 +14,9 @@ use gdal::{DriverManager, Metadata};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Tags arco writes itself; everything else comes from the template.
-const STRUCTURAL: [u16; 16] = [254, 256, 257, 258, 259, 273, 277, 278, 279, 284, 317, 322, 323, 324, 325, 339];
+const STRUCTURAL: [u16; 16] = [
+    254, 256, 257, 258, 259, 273, 277, 278, 279, 284, 317, 322, 323, 324, 325, 339,
+];
 
 /// Tags the overview IFDs carry too.
 pub const OVERVIEW_COPIED: [u16; 4] = [262, 320, 338, 42113];
@@ -28,7 +30,11 @@ pub struct BandOverrides<'a> {
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
 /// Builds the template and returns its non-structural tags, sorted.
-pub fn template_tags<T: Sample>(src: &RasterSource, block: usize, ov: &BandOverrides<'_>) -> Result<Vec<Tag>> {
+pub fn template_tags<T: Sample>(
+    src: &RasterSource,
+    block: usize,
+    ov: &BandOverrides<'_>,
+) -> Result<Vec<Tag>> {
     let path = format!(
         "/vsimem/arco-template-{}-{}.tif",
         std::process::id(),
@@ -49,7 +55,8 @@ pub fn template_tags<T: Sample>(src: &RasterSource, block: usize, ov: &BandOverr
         ] {
             opts.add_name_value(k, &v)?;
         }
-        let mut ds = driver.create_with_band_type_with_options::<T, _>(&path, src.width, src.height, nb, &opts)?;
+        let mut ds = driver
+            .create_with_band_type_with_options::<T, _>(&path, src.width, src.height, nb, &opts)?;
         let input = src.open()?;
         if src.georeferenced {
             ds.set_geo_transform(&src.geotransform)?;
@@ -96,5 +103,8 @@ pub fn template_tags<T: Sample>(src: &RasterSource, block: usize, ov: &BandOverr
         path: src.name.clone(),
         reason: "GDAL wrote a GeoTIFF template arco cannot parse".into(),
     })?;
-    Ok(tags.into_iter().filter(|t| !STRUCTURAL.contains(&t.code)).collect())
+    Ok(tags
+        .into_iter()
+        .filter(|t| !STRUCTURAL.contains(&t.code))
+        .collect())
 }

@@ -144,7 +144,10 @@ pub fn ifd_len(tags: &[Tag], flavor: Flavor) -> u64 {
 /// Serialises an IFD placed at `at`, whose next-IFD pointer is `next`.
 /// Tags must be sorted by code.
 pub fn write_ifd(tags: &[Tag], at: u64, next: u64, flavor: Flavor) -> Vec<u8> {
-    debug_assert!(tags.windows(2).all(|w| w[0].code < w[1].code), "tags must be sorted");
+    debug_assert!(
+        tags.windows(2).all(|w| w[0].code < w[1].code),
+        "tags must be sorted"
+    );
     let mut head = Vec::new();
     let mut tail = Vec::new();
     let n = tags.len() as u64;
@@ -238,7 +241,11 @@ mod tests {
 
     #[test]
     fn bigtiff_ifd_length_is_exact() {
-        let tags = vec![Tag::longs(256, &[7]), Tag::long8s(324, &[1, 2]), Tag::shorts(339, &[1; 5])];
+        let tags = vec![
+            Tag::longs(256, &[7]),
+            Tag::long8s(324, &[1, 2]),
+            Tag::shorts(339, &[1; 5]),
+        ];
         let ifd = write_ifd(&tags, 16, 0, Flavor::Big);
         assert_eq!(ifd.len() as u64, ifd_len(&tags, Flavor::Big));
         assert_eq!(Flavor::Big.header(16).len(), 16);

@@ -25,12 +25,24 @@ impl Rng {
 }
 
 /// Writes a GeoTIFF with `bands` bands of `data` (band-sequential) in `epsg`.
-pub fn write_tif<T: GdalType + Copy>(path: &Path, w: usize, h: usize, bands: usize, data: &[T], epsg: u32, nodata: Option<f64>) -> Dataset {
+pub fn write_tif<T: GdalType + Copy>(
+    path: &Path,
+    w: usize,
+    h: usize,
+    bands: usize,
+    data: &[T],
+    epsg: u32,
+    nodata: Option<f64>,
+) -> Dataset {
     let driver = DriverManager::get_driver_by_name("GTiff").unwrap();
     let opts = RasterCreationOptions::from_iter(["TILED=YES", "BLOCKXSIZE=256", "BLOCKYSIZE=256"]);
-    let mut ds = driver.create_with_band_type_with_options::<T, _>(path, w, h, bands, &opts).unwrap();
-    ds.set_geo_transform(&[500_000.0, 30.0, 0.0, 5_000_000.0, 0.0, -30.0]).unwrap();
-    ds.set_spatial_ref(&SpatialRef::from_epsg(epsg).unwrap()).unwrap();
+    let mut ds = driver
+        .create_with_band_type_with_options::<T, _>(path, w, h, bands, &opts)
+        .unwrap();
+    ds.set_geo_transform(&[500_000.0, 30.0, 0.0, 5_000_000.0, 0.0, -30.0])
+        .unwrap();
+    ds.set_spatial_ref(&SpatialRef::from_epsg(epsg).unwrap())
+        .unwrap();
     for b in 0..bands {
         let mut band = ds.rasterband(b + 1).unwrap();
         band.set_no_data_value(nodata).unwrap();
@@ -55,13 +67,19 @@ pub fn venv_python() -> PathBuf {
     }
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let p = root.join(".venv/bin/python");
-    assert!(p.exists(), "no validator venv at {}: run scripts/setup.sh (or set ARCO_PYTHON)", p.display());
+    assert!(
+        p.exists(),
+        "no validator venv at {}: run scripts/setup.sh (or set ARCO_PYTHON)",
+        p.display()
+    );
     p
 }
 
 /// Path of a script in tests/py.
 pub fn py_script(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/py").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/py")
+        .join(name)
 }
 
 /// Runs GDAL's validator and `rio cogeo validate --strict` on `path`; panics
@@ -80,5 +98,8 @@ pub fn assert_valid_cog(path: &Path) {
         String::from_utf8_lossy(&out.stderr)
     );
     let report = String::from_utf8_lossy(&out.stdout);
-    assert!(report.contains("\"gdal_valid\": true") && report.contains("\"rio_valid\": true"), "{report}");
+    assert!(
+        report.contains("\"gdal_valid\": true") && report.contains("\"rio_valid\": true"),
+        "{report}"
+    );
 }

@@ -1,1 +1,0 @@
-//! GeoZarr writer (in progress).

@@ -1,0 +1,267 @@
+//! Streaming the pixels into the data arrays of every level: each input is
+//! read once, strip by strip, and each strip feeds the next level's 2x2
+//! reduction (the same pattern as the COG writer's pyramid).
+
+use super::{zarr_err, ZarrPlan};
+use crate::dtype::Sample;
+use crate::error::Result;
+use crate::pyramid::{half, reduce_rows};
+use crate::source::{read_window, RasterSource};
+use arco_core::Progress;
+use rayon::prelude::*;
+use std::path::Path;
+use zarrs::array::{Array, Element};
+use zarrs::filesystem::FilesystemStore;
+
+/// Rows of one level received but not yet written, per time step of the block.
+struct LevelState<T> {
+    pending: Vec<Vec<T>>,
+    rows: usize,
+    /// Chunk-grid row index of the next strip.
+    next_row: u64,
+}
+
+/// Writes one time block (the inputs of one `time` chunk) at every level.
+struct BlockWriter<'a, T> {
+    arrays: &'a [Array<FilesystemStore>],
+    plan: &'a ZarrPlan,
+    /// Chunk index along time.
+    tb: u64,
+    states: Vec<LevelState<T>>,
+    /// Value that reductions skip (nodata, or NaN for floats without one).
+    skip: Option<T>,
+    fill: T,
+    target: &'a Path,
+}
+
+impl<T: Sample + Element> BlockWriter<'_, T> {
+    /// Adds `n` rows (one buffer per time step) to level `k`, writing every
+    /// complete strip.
+    fn feed(&mut self, k: usize, rows: Vec<Vec<T>>, n: usize) -> Result<()> {
+        let st = &mut self.states[k];
+        if st.rows == 0 {
+            st.pending = rows;
+        } else {
+            for (p, r) in st.pending.iter_mut().zip(rows) {
+                p.extend_from_slice(&r);
+            }
+        }
+        st.rows += n;
+        let strip = self.plan.levels[k].outer.0;
+        while self.states[k].rows >= strip {
+            self.emit(k, strip)?;
+        }
+        Ok(())
+    }
+
+    /// Writes the first `n` pending rows of level `k` as one strip of
+    /// chunks and passes their reduction to level `k + 1`.
+    fn emit(&mut self, k: usize, n: usize) -> Result<()> {
+        let width = self.plan.levels[k].width;
+        let nb = self.plan.nb;
+        let len = n * width * nb;
+        let st = &mut self.states[k];
+        let strip: Vec<Vec<T>> = st
+            .pending
+            .iter_mut()
+            .map(|p| {
+                let rest = p.split_off(len);
+                std::mem::replace(p, rest)
+            })
+            .collect();
+        st.rows -= n;
+        let row = st.next_row;
+        st.next_row += 1;
+        let has_next = k + 1 < self.plan.levels.len();
+        let this = &*self;
+        let (stored, reduced) = rayon::join(
+            || this.store_strip(k, &strip, n, row),
+            || {
+                has_next.then(|| {
+                    strip
+                        .par_iter()
+                        .map(|s| reduce_rows(s, width, n, nb, this.plan.resampling, this.skip))
+                        .collect::<Vec<_>>()
+                })
+            },
+        );
+        stored?;
+        drop(strip);
+        if let Some(reduced) = reduced {
+            self.feed(k + 1, reduced, half(n))?;
+        }
+        Ok(())
+    }
+
+    /// Encodes and stores the chunks (shards) of one strip, in parallel.
+    fn store_strip(&self, k: usize, strip: &[Vec<T>], n: usize, row: u64) -> Result<()> {
+        let plan = self.plan;
+        let lvl = &plan.levels[k];
+        let (oy, ox) = lvl.outer;
+        let (w, nb) = (lvl.width, plan.nb);
+        let bc = plan.bc;
+        let n_bchunks = nb.div_ceil(bc);
+        let n_xchunks = w.div_ceil(ox);
+        let tc = plan.tc;
+        (0..n_bchunks * n_xchunks)
+            .into_par_iter()
+            .try_for_each(|i| {
+                let (bj, cj) = (i / n_xchunks, i % n_xchunks);
+                let (x0, b0) = (cj * ox, bj * bc);
+                let xw = ox.min(w - x0);
+                let bn = bc.min(nb - b0);
+                // Chunk layout: [time][band][y][x], padded with the fill value.
+                let mut buf = vec![self.fill; tc * bc * oy * ox];
+                for (t, s) in strip.iter().enumerate() {
+                    for bi in 0..bn {
+                        let b = b0 + bi;
+                        for y in 0..n {
+                            let src = &s[(y * w + x0) * nb..(y * w + x0 + xw) * nb];
+                            let d = ((t * bc + bi) * oy + y) * ox;
+                            let dst = &mut buf[d..d + xw];
+                            if nb == 1 {
+                                dst.copy_from_slice(src);
+                            } else {
+                                for (x, v) in dst.iter_mut().enumerate() {
+                                    *v = src[x * nb + b];
+                                }
+                            }
+                        }
+                    }
+                }
+                let mut idx = Vec::with_capacity(4);
+                if plan.nt.is_some() {
+                    idx.push(self.tb);
+                }
+                if plan.band_dim {
+                    idx.push(bj as u64);
+                }
+                idx.extend([row, cj as u64]);
+                self.arrays[k]
+                    .store_chunk(&idx, buf.as_slice())
+                    .map_err(|e| {
+                        zarr_err(
+                            self.target,
+                            &format!("writing chunk {idx:?} of {}", self.arrays[k].path()),
+                            e,
+                        )
+                    })
+            })
+    }
+
+    /// Writes the partial last strips, full resolution first.
+    fn finish(&mut self) -> Result<()> {
+        for k in 0..self.states.len() {
+            let n = self.states[k].rows;
+            if n > 0 {
+                self.emit(k, n)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Writes the pixels of `sources` (one per time step, in order) into the
+/// data arrays of every level.
+pub(super) fn write_data<T: Sample + Element>(
+    arrays: &[Array<FilesystemStore>],
+    plan: &ZarrPlan,
+    sources: &[&RasterSource],
+    target: &Path,
+    progress: &dyn Progress,
+) -> Result<()> {
+    let nt = sources.len();
+    let tc = plan.tc;
+    let lvl0 = &plan.levels[0];
+    let strips = lvl0.height.div_ceil(lvl0.outer.0);
+    progress.start("geozarr", (nt * strips) as u64);
+    // Blocks in flight at once: about one input per thread.
+    let per_round = (rayon::current_num_threads() / tc).max(1);
+    let blocks: Vec<usize> = (0..nt.div_ceil(tc)).collect();
+    for round in blocks.chunks(per_round) {
+        round.par_iter().try_for_each(|&tb| {
+            let srcs = &sources[tb * tc..((tb + 1) * tc).min(nt)];
+            write_block::<T>(arrays, plan, srcs, tb as u64, target, progress)
+        })?;
+    }
+    progress.finish();
+    Ok(())
+}
+
+/// One time block: a reader thread reads strips from the block's inputs
+/// while this thread encodes and reduces the previous strip.
+fn write_block<T: Sample + Element>(
+    arrays: &[Array<FilesystemStore>],
+    plan: &ZarrPlan,
+    srcs: &[&RasterSource],
+    tb: u64,
+    target: &Path,
+    progress: &dyn Progress,
+) -> Result<()> {
+    let skip = match plan.nodata {
+        Some(v) => Some(T::from_f64(v)),
+        None if plan.dtype.is_float() => Some(T::from_f64(f64::NAN)),
+        None => None,
+    };
+    let mut writer = BlockWriter {
+        arrays,
+        plan,
+        tb,
+        states: plan
+            .levels
+            .iter()
+            .map(|_| LevelState {
+                pending: Vec::new(),
+                rows: 0,
+                next_row: 0,
+            })
+            .collect(),
+        skip,
+        fill: T::from_f64(plan.fill),
+        target,
+    };
+    let lvl0 = &plan.levels[0];
+    let (width, height, step) = (lvl0.width, lvl0.height, lvl0.outer.0);
+    let strips = height.div_ceil(step);
+    std::thread::scope(|scope| -> Result<()> {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Result<(Vec<Vec<T>>, usize)>>(1);
+        scope.spawn(move || {
+            let mut handles = Vec::with_capacity(srcs.len());
+            for s in srcs {
+                match s.open() {
+                    Ok(ds) => handles.push(ds),
+                    Err(e) => {
+                        let _ = tx.send(Err(e));
+                        return;
+                    }
+                }
+            }
+            for i in 0..strips {
+                let y = i * step;
+                let rows = step.min(height - y);
+                let mut bufs = Vec::with_capacity(srcs.len());
+                let mut read = Ok(());
+                for (ds, src) in handles.iter().zip(srcs) {
+                    let mut buf = Vec::new();
+                    read = read_window(ds, src, (0, y), (width, rows), &mut buf);
+                    if read.is_err() {
+                        break;
+                    }
+                    bufs.push(buf);
+                }
+                let msg = read.map(|()| (bufs, rows));
+                let failed = msg.is_err();
+                if tx.send(msg).is_err() || failed {
+                    return;
+                }
+            }
+        });
+        for msg in rx {
+            let (bufs, rows) = msg?;
+            writer.feed(0, bufs, rows)?;
+            progress.advance(srcs.len() as u64);
+        }
+        Ok(())
+    })?;
+    writer.finish()
+}
