@@ -500,7 +500,6 @@ fn bad_input_exits_2_with_one_line_and_no_output() {
 fn netcdf_variables_vrt_and_geopackage_inputs() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let (w, h) = (64, 48);
     let nc = d.join("vi.nc");
     let gdal_python =
         std::env::var("ARCO_GDAL_PYTHON").unwrap_or_else(|_| "/usr/bin/python3".into());
