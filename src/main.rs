@@ -13,11 +13,7 @@ fn main() -> ExitCode {
     // GDAL prints its own errors to stderr; arco reports them once, in its
     // own words, through the error values instead.
     gdal::config::set_error_handler(|_, _, _| {});
-    // arco reads each input block once, so GDAL's default block cache (5 %
-    // of RAM) only adds to the footprint. A user's GDAL_CACHEMAX wins.
-    if std::env::var_os("GDAL_CACHEMAX").is_none() {
-        let _ = gdal::config::set_config_option("GDAL_CACHEMAX", "256");
-    }
+
     let printer = printer::Printer::new(cli.global.quiet, cli.global.json);
     if let Some(n) = cli.global.threads {
         if let Err(e) = rayon::ThreadPoolBuilder::new()

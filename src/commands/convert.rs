@@ -284,6 +284,16 @@ pub fn run(args: &ConvertArgs, printer: &Printer) -> anyhow::Result<ExitCode> {
         .iter()
         .map(|i| RasterSource::inspect(i, args.variable.as_deref(), args.bands.as_deref()))
         .collect::<Result<Vec<_>, _>>()?;
+    // Every block is read once: a cache of one input block row is enough.
+    arco_convert::source::size_block_cache(
+        &sources,
+        args.blocksize.max(
+            args.chunks
+                .as_ref()
+                .and_then(|c| c.last().copied())
+                .unwrap_or(512),
+        ),
+    );
     let records = match to {
         To::Cog => convert_cogs(args, &sources, time_re.as_ref(), printer)?,
         To::Geozarr => vec![convert_geozarr(args, &sources, time_re.as_ref(), printer)?],

@@ -132,25 +132,56 @@ impl FromStr for DType {
     }
 }
 
-/// A pixel value type: conversions for resampling and little-endian bytes
-/// for encoders.
-pub trait Sample: Copy + Default + Send + Sync + PartialEq + GdalType + 'static {
+/// A pixel value type: conversions for resampling; `Pod` so encoders can
+/// view samples as bytes.
+pub trait Sample:
+    Copy + Default + Send + Sync + PartialEq + GdalType + bytemuck::Pod + 'static
+{
     /// The matching [`DType`].
     const DTYPE: DType;
     /// Widens to f64 (exact for every supported type but f64 itself).
     fn to_f64(self) -> f64;
     /// Narrows from f64: rounds to nearest and saturates for integers.
     fn from_f64(v: f64) -> Self;
-    /// Appends the little-endian bytes.
-    fn put_le(self, out: &mut Vec<u8>);
     /// True for a float NaN.
     fn is_nan(self) -> bool {
         false
     }
+    /// Mean of up to four values, rounded half away from zero for integers
+    /// (as `f64::round` would), in integer arithmetic where exact.
+    fn mean(vals: &[Self]) -> Self;
+    /// Mean of four values, rounded like [`Sample::mean`]; the overview hot path.
+    #[inline]
+    fn mean4(a: Self, b: Self, c: Self, d: Self) -> Self {
+        Self::mean(&[a, b, c, d])
+    }
+}
+
+/// `s / N` rounded half away from zero, exactly.
+#[inline]
+fn div_round<const N: i64>(s: i64) -> i64 {
+    if s >= 0 {
+        (2 * s + N) / (2 * N)
+    } else {
+        -((-2 * s + N) / (2 * N))
+    }
 }
 
 macro_rules! int_sample {
+    ($t:ty, $d:expr, unsigned) => {
+        int_sample!($t, $d, {
+            #[inline]
+            fn mean4(a: Self, b: Self, c: Self, d: Self) -> Self {
+                // Non-negative: half away from zero is half up, and the sum
+                // of four 16-bit values fits u32.
+                ((u32::from(a) + u32::from(b) + u32::from(c) + u32::from(d) + 2) >> 2) as $t
+            }
+        });
+    };
     ($t:ty, $d:expr) => {
+        int_sample!($t, $d, {});
+    };
+    ($t:ty, $d:expr, { $($extra:tt)* }) => {
         impl Sample for $t {
             const DTYPE: DType = $d;
             fn to_f64(self) -> f64 {
@@ -160,15 +191,25 @@ macro_rules! int_sample {
                 // `as` saturates and maps NaN to 0, which is what we want.
                 v.round() as $t
             }
-            fn put_le(self, out: &mut Vec<u8>) {
-                out.extend_from_slice(&self.to_le_bytes());
+            fn mean(vals: &[Self]) -> Self {
+                let s: i64 = vals.iter().map(|&v| v as i64).sum();
+                // One arm per count, so each division is by a constant
+                // (a multiply and shift) rather than a 64-bit divide.
+                let q = match vals.len() {
+                    4 => div_round::<4>(s),
+                    3 => div_round::<3>(s),
+                    2 => div_round::<2>(s),
+                    _ => s,
+                };
+                q as $t
             }
+            $($extra)*
         }
     };
 }
 
-int_sample!(u8, DType::U8);
-int_sample!(u16, DType::U16);
+int_sample!(u8, DType::U8, unsigned);
+int_sample!(u16, DType::U16, unsigned);
 int_sample!(i16, DType::I16);
 int_sample!(u32, DType::U32);
 int_sample!(i32, DType::I32);
@@ -181,11 +222,11 @@ impl Sample for f32 {
     fn from_f64(v: f64) -> Self {
         v as f32
     }
-    fn put_le(self, out: &mut Vec<u8>) {
-        out.extend_from_slice(&self.to_le_bytes());
-    }
     fn is_nan(self) -> bool {
         self.is_nan()
+    }
+    fn mean(vals: &[Self]) -> Self {
+        (vals.iter().map(|&v| f64::from(v)).sum::<f64>() / vals.len() as f64) as f32
     }
 }
 
@@ -197,11 +238,11 @@ impl Sample for f64 {
     fn from_f64(v: f64) -> Self {
         v
     }
-    fn put_le(self, out: &mut Vec<u8>) {
-        out.extend_from_slice(&self.to_le_bytes());
-    }
     fn is_nan(self) -> bool {
         self.is_nan()
+    }
+    fn mean(vals: &[Self]) -> Self {
+        vals.iter().sum::<f64>() / vals.len() as f64
     }
 }
 
@@ -232,6 +273,34 @@ mod tests {
         assert_eq!(u8::from_f64(-3.0), 0);
         assert_eq!(i16::from_f64(-2.5), -3);
         assert_eq!(u16::from_f64(f64::NAN), 0);
+    }
+
+    #[test]
+    fn integer_mean_matches_float_rounding() {
+        for vals in [
+            [1i16, 2, 2, 2],
+            [-1, -2, -2, -2],
+            [-3, -2, 0, 0],
+            [7, 8, 0, 0],
+        ] {
+            for n in 1..=4 {
+                let v = &vals[..n];
+                let want = (v.iter().map(|&x| f64::from(x)).sum::<f64>() / n as f64).round();
+                assert_eq!(i16::mean(v), want as i16, "{v:?}");
+            }
+        }
+        assert_eq!(u16::mean(&[65535, 65535, 65534, 65535]), 65535);
+        for q in [
+            [1u16, 2, 2, 2],
+            [0, 0, 1, 1],
+            [0, 0, 0, 1],
+            [65535, 65535, 65535, 65534],
+        ] {
+            assert_eq!(u16::mean4(q[0], q[1], q[2], q[3]), u16::mean(&q), "{q:?}");
+            let b = q.map(|v| (v % 256) as u8);
+            assert_eq!(u8::mean4(b[0], b[1], b[2], b[3]), u8::mean(&b), "{b:?}");
+        }
+        assert_eq!(u32::mean(&[u32::MAX; 4]), u32::MAX);
     }
 
     #[test]

@@ -64,3 +64,11 @@ pub fn read_interleaved<T: gdal::raster::GdalType + Copy>(
         msg,
     })
 }
+
+/// Sets the size of GDAL's raster block cache, in bytes. Unlike the
+/// `GDAL_CACHEMAX` option this works after GDAL has started using the cache.
+#[allow(unsafe_code)]
+pub fn set_cache_max(bytes: usize) {
+    // SAFETY: a plain setter of a process-wide integer.
+    unsafe { gdal_sys::GDALSetCacheMax64(bytes as i64) }
+}

@@ -6,6 +6,13 @@
 //! reading and for the georeferencing tags. JPEG and WebP tiles go through
 //! GDAL's own COG driver.
 
+// Tiles and chunks are encoded from the in-memory bytes of samples, which
+// are the little-endian bytes TIFF and Zarr want only on little-endian hosts.
+#[cfg(target_endian = "big")]
+compile_error!(
+    "arco writes sample bytes as they are in memory and supports little-endian targets only"
+);
+
 pub mod atomic;
 pub mod cog;
 pub mod dates;

@@ -47,10 +47,7 @@ fn reduce<T: Sample>(vals: &[T], method: Resampling, nodata: Option<T>, fill: T)
     }
     let vals = &buf[..n];
     match method {
-        Resampling::Average => {
-            let sum: f64 = vals.iter().map(|v| v.to_f64()).sum();
-            T::from_f64(sum / n as f64)
-        }
+        Resampling::Average => T::mean(vals),
         Resampling::Min => {
             vals.iter()
                 .copied()
@@ -81,6 +78,24 @@ fn reduce<T: Sample>(vals: &[T], method: Resampling, nodata: Option<T>, fill: T)
     }
 }
 
+/// The common case of [`reduce_rows`]: averages two full rows where no
+/// value can be missing, without per-pixel branches.
+fn dense_average_row<T: Sample>(r0: &[T], r1: &[T], orow: &mut [T], width: usize, nb: usize) {
+    let full = width / 2;
+    for ox in 0..full {
+        let (a, b) = (2 * ox * nb, (2 * ox + 1) * nb);
+        for k in 0..nb {
+            orow[ox * nb + k] = T::mean4(r0[a + k], r0[b + k], r1[a + k], r1[b + k]);
+        }
+    }
+    if full * 2 < width {
+        let a = (width - 1) * nb;
+        for k in 0..nb {
+            orow[full * nb + k] = T::mean(&[r0[a + k], r1[a + k]]);
+        }
+    }
+}
+
 /// Halves a block of `rows` rows of `width` pixels with `nb` interleaved
 /// bands. Returns the reduced rows (`half(width)` x `half(rows)`).
 pub fn reduce_rows<T: Sample>(
@@ -96,6 +111,8 @@ pub fn reduce_rows<T: Sample>(
     let fill = nodata.unwrap_or_default();
     let mut out = vec![T::default(); w2 * h2 * nb];
     let row_len = width * nb;
+    // No value can be missing: whole 2x2 blocks reduce without filtering.
+    let dense = nodata.is_none() && !T::DTYPE.is_float() && method == Resampling::Average;
     out.par_chunks_mut(w2 * nb)
         .enumerate()
         .for_each(|(oy, orow)| {
@@ -104,6 +121,10 @@ pub fn reduce_rows<T: Sample>(
             let r0 = &src[y0 * row_len..(y0 + 1) * row_len];
             let r1 = &src[y1 * row_len..(y1 + 1) * row_len];
             let two_rows = y1 != y0;
+            if dense && two_rows {
+                dense_average_row(r0, r1, orow, width, nb);
+                return;
+            }
             for ox in 0..w2 {
                 let x0 = 2 * ox;
                 let x1 = (x0 + 1).min(width - 1);
@@ -180,6 +201,34 @@ mod tests {
         let src: Vec<u8> = vec![3, 10, 5, 10, 5, 20, 5, 30];
         let out = reduce_rows(&src, 2, 2, 2, Resampling::Mode, None);
         assert_eq!(out, vec![5, 10]);
+    }
+
+    #[test]
+    fn dense_average_matches_the_general_path() {
+        // 5x3, 2 bands, no nodata: the fast path (full rows) and the general
+        // path (last odd row) must agree with a plain rounded mean.
+        let src: Vec<u16> = (0..5 * 3 * 2).map(|i| (i * 37 % 101) as u16).collect();
+        let out = reduce_rows(&src, 5, 3, 2, Resampling::Average, None);
+        let at = |x: usize, y: usize, b: usize| f64::from(src[(y * 5 + x) * 2 + b]);
+        for oy in 0..2 {
+            for ox in 0..3 {
+                for b in 0..2 {
+                    let mut v = Vec::new();
+                    for (x, y) in [
+                        (2 * ox, 2 * oy),
+                        (2 * ox + 1, 2 * oy),
+                        (2 * ox, 2 * oy + 1),
+                        (2 * ox + 1, 2 * oy + 1),
+                    ] {
+                        if x < 5 && y < 3 {
+                            v.push(at(x, y, b));
+                        }
+                    }
+                    let want = (v.iter().sum::<f64>() / v.len() as f64).round() as u16;
+                    assert_eq!(out[(oy * 3 + ox) * 2 + b], want, "({ox},{oy}) band {b}");
+                }
+            }
+        }
     }
 
     #[test]

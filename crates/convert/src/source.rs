@@ -66,6 +66,8 @@ pub struct RasterSource {
     pub crs: Option<CrsRecord>,
     /// The bands, in the order they will be written.
     pub bands: Vec<BandMeta>,
+    /// The input's own block size (width, height) of its first band.
+    pub block: (usize, usize),
 }
 
 fn looks_like_gdal_connection(s: &str) -> bool {
@@ -204,6 +206,7 @@ impl RasterSource {
             });
         }
         let (width, height) = ds.raster_size();
+        let block = ds.rasterband(1)?.block_size();
         let (geotransform, georeferenced) = match ds.geo_transform() {
             Ok(gt) => (gt, true),
             Err(_) => ([0.0, 1.0, 0.0, 0.0, 0.0, 1.0], false),
@@ -261,6 +264,7 @@ impl RasterSource {
             georeferenced,
             crs: crs_of(&ds),
             bands: metas,
+            block,
         })
     }
 
@@ -281,6 +285,26 @@ impl RasterSource {
     pub fn bbox(&self) -> [f64; 4] {
         bbox_of(&self.geotransform, self.width, self.height)
     }
+}
+
+/// Sizes GDAL's block cache for reading `sources` in strips of `strip_rows`
+/// rows: enough for one row of the input's own blocks (an input tiled or
+/// stripped taller than the strip is then decoded once, not once per
+/// strip), and no more, since arco reads every block only once. The user's
+/// `GDAL_CACHEMAX` wins when set.
+pub fn size_block_cache(sources: &[RasterSource], strip_rows: usize) {
+    if std::env::var_os("GDAL_CACHEMAX").is_some() {
+        return;
+    }
+    let need = sources
+        .iter()
+        .map(|s| {
+            let rows = s.block.1.max(strip_rows).min(s.height) * 2;
+            s.width * rows * s.bands.len() * s.dtype().size()
+        })
+        .max()
+        .unwrap_or(0);
+    crate::gdal_ext::set_cache_max(need.clamp(32 << 20, 4 << 30));
 }
 
 /// Bounding box of a grid from its geotransform.

@@ -33,35 +33,31 @@ pub struct TileCodec {
     pub bands: usize,
 }
 
-/// Horizontal differencing (predictor 2) over one row of little-endian
-/// samples of `size` bytes, `stride` samples apart.
-fn horizontal_diff(row: &mut [u8], size: usize, stride: usize) {
-    macro_rules! diff {
-        ($t:ty) => {{
-            let n = row.len() / size;
-            for i in (stride..n).rev() {
-                let cur = <$t>::from_le_bytes(row[i * size..(i + 1) * size].try_into().unwrap());
-                let prev = <$t>::from_le_bytes(
-                    row[(i - stride) * size..(i - stride + 1) * size]
-                        .try_into()
-                        .unwrap(),
-                );
-                row[i * size..(i + 1) * size]
-                    .copy_from_slice(&cur.wrapping_sub(prev).to_le_bytes());
-            }
-        }};
-    }
-    match size {
-        1 => {
-            for i in (stride..row.len()).rev() {
-                row[i] = row[i].wrapping_sub(row[i - stride]);
-            }
-        }
-        2 => diff!(u16),
-        4 => diff!(u32),
-        _ => diff!(u64),
+/// Horizontal differencing (predictor 2) over one row of samples seen as
+/// unsigned integers of their width, `stride` samples apart. TIFF defines it
+/// on the bits, so floats and signed types difference the same way.
+fn horizontal_diff<U: Copy + WrappingSub>(row: &mut [U], stride: usize) {
+    for i in (stride..row.len()).rev() {
+        row[i] = row[i].wrapping_sub_(row[i - stride]);
     }
 }
+
+/// Wrapping subtraction, for the predictor's unsigned views.
+trait WrappingSub {
+    fn wrapping_sub_(self, other: Self) -> Self;
+}
+
+macro_rules! wrapping_sub {
+    ($($t:ty),*) => {$(
+        impl WrappingSub for $t {
+            #[inline]
+            fn wrapping_sub_(self, other: Self) -> Self {
+                self.wrapping_sub(other)
+            }
+        }
+    )*};
+}
+wrapping_sub!(u8, u16, u32, u64);
 
 /// Floating-point predictor (predictor 3): bytes of each row regrouped by
 /// significance, most significant first, then byte-wise differencing.
@@ -76,9 +72,7 @@ fn float_diff(row: &mut [u8], size: usize, stride: usize, scratch: &mut Vec<u8>)
             row[(size - 1 - b) * n + i] = scratch[i * size + b];
         }
     }
-    for i in (stride..row.len()).rev() {
-        row[i] = row[i].wrapping_sub(row[i - stride]);
-    }
+    horizontal_diff(row, stride);
 }
 
 thread_local! {
@@ -122,6 +116,44 @@ fn compress(codec: &TileCodec, raw: &[u8], out: &mut Vec<u8>) -> std::io::Result
     Ok(())
 }
 
+thread_local! {
+    /// Per-thread tile buffer, u64 so that every sample type can view it.
+    static TILE: RefCell<Vec<u64>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Applies the predictor to every `row_len`-sample row of `buf`.
+fn predict(
+    buf: &mut [u64],
+    samples: usize,
+    size: usize,
+    row_len: usize,
+    nb: usize,
+    predictor: u16,
+) {
+    macro_rules! rows {
+        ($t:ty) => {{
+            let view: &mut [$t] = &mut bytemuck::cast_slice_mut::<u64, $t>(buf)[..samples];
+            for row in view.chunks_exact_mut(row_len) {
+                horizontal_diff(row, nb);
+            }
+        }};
+    }
+    match (predictor, size) {
+        (2, 1) => rows!(u8),
+        (2, 2) => rows!(u16),
+        (2, 4) => rows!(u32),
+        (2, _) => rows!(u64),
+        (3, _) => {
+            let bytes = &mut bytemuck::cast_slice_mut::<u64, u8>(buf)[..samples * size];
+            let mut scratch = Vec::with_capacity(row_len * size);
+            for row in bytes.chunks_exact_mut(row_len * size) {
+                float_diff(row, size, nb, &mut scratch);
+            }
+        }
+        _ => {}
+    }
+}
+
 /// Encodes the tile at column `tx` of a strip of `rows` rows and `width`
 /// pixels. Pixels beyond the image are `pad`. Returns the framed tile:
 /// 4-byte size leader, data, last 4 data bytes repeated.
@@ -137,45 +169,41 @@ pub fn encode_tile<T: Sample>(
     let size = T::DTYPE.size();
     let x0 = tx * bs;
     let w = bs.min(width - x0);
-    let row_bytes = bs * nb * size;
-    let mut raw = Vec::with_capacity(row_bytes * bs);
-    let mut pad_bytes = Vec::with_capacity(size);
-    pad.put_le(&mut pad_bytes);
-    let mut scratch = Vec::new();
-    for y in 0..bs {
-        let start = raw.len();
-        if y < rows {
-            let src = &strip[(y * width + x0) * nb..(y * width + x0 + w) * nb];
-            for &v in src {
-                v.put_le(&mut raw);
+    let row_len = bs * nb;
+    let samples = row_len * bs;
+    TILE.with(|cell| {
+        let mut buf = cell.borrow_mut();
+        let words = (samples * size).div_ceil(8);
+        if buf.len() < words {
+            buf.resize(words, 0);
+        }
+        {
+            let tile: &mut [T] = &mut bytemuck::cast_slice_mut::<u64, T>(&mut buf)[..samples];
+            for (y, row) in tile.chunks_exact_mut(row_len).enumerate() {
+                if y < rows {
+                    let src = &strip[(y * width + x0) * nb..(y * width + x0 + w) * nb];
+                    row[..w * nb].copy_from_slice(src);
+                    row[w * nb..].fill(pad);
+                } else {
+                    row.fill(pad);
+                }
             }
-            for _ in w * nb..bs * nb {
-                raw.extend_from_slice(&pad_bytes);
-            }
+        }
+        predict(&mut buf, samples, size, row_len, nb, codec.predictor);
+        let raw = &bytemuck::cast_slice::<u64, u8>(&buf)[..samples * size];
+        let mut out = Vec::with_capacity(raw.len() / 2 + 64);
+        out.extend_from_slice(&[0u8; 4]);
+        compress(codec, raw, &mut out)?;
+        let data_len = out.len() - 4;
+        out[..4].copy_from_slice(&(data_len as u32).to_le_bytes());
+        let tail: [u8; 4] = if data_len >= 4 {
+            out[out.len() - 4..].try_into().expect("4 bytes")
         } else {
-            for _ in 0..bs * nb {
-                raw.extend_from_slice(&pad_bytes);
-            }
-        }
-        let row = &mut raw[start..];
-        match codec.predictor {
-            2 => horizontal_diff(row, size, nb),
-            3 => float_diff(row, size, nb, &mut scratch),
-            _ => {}
-        }
-    }
-    let mut out = Vec::with_capacity(raw.len() / 2 + 64);
-    out.extend_from_slice(&[0u8; 4]);
-    compress(codec, &raw, &mut out)?;
-    let data_len = out.len() - 4;
-    out[..4].copy_from_slice(&(data_len as u32).to_le_bytes());
-    let tail: [u8; 4] = if data_len >= 4 {
-        out[out.len() - 4..].try_into().expect("4 bytes")
-    } else {
-        [0; 4]
-    };
-    out.extend_from_slice(&tail);
-    Ok(out)
+            [0; 4]
+        };
+        out.extend_from_slice(&tail);
+        Ok(out)
+    })
 }
 
 #[cfg(test)]
@@ -184,14 +212,9 @@ mod tests {
 
     #[test]
     fn horizontal_diff_u16_with_interleaved_bands() {
-        let vals: [u16; 6] = [10, 100, 12, 90, 15, 95];
-        let mut row: Vec<u8> = vals.iter().flat_map(|v| v.to_le_bytes()).collect();
-        horizontal_diff(&mut row, 2, 2);
-        let got: Vec<u16> = row
-            .chunks(2)
-            .map(|c| u16::from_le_bytes([c[0], c[1]]))
-            .collect();
-        assert_eq!(got, vec![10, 100, 2, 65526, 3, 5]);
+        let mut row: [u16; 6] = [10, 100, 12, 90, 15, 95];
+        horizontal_diff(&mut row, 2);
+        assert_eq!(row, [10, 100, 2, 65526, 3, 5]);
     }
 
     #[test]

@@ -26,6 +26,7 @@ use crate::source::{bbox_of, read_window, RasterSource};
 use arco_core::{Format, HashingWriter, Progress, Record};
 use encode::{encode_tile, tiff_compression_code, TileCodec};
 use rayon::prelude::*;
+use sha2::Digest as _;
 use spill::Spill;
 use std::io::{BufWriter, Write};
 use std::path::Path;
@@ -494,11 +495,8 @@ fn assemble<T>(
         }
         pos = p;
     }
-    let file = std::fs::File::create(out).map_err(|e| ConvertError::output(out, e))?;
-    let mut w = HashingWriter::new(BufWriter::with_capacity(1 << 20, file));
-    let io = |e: std::io::Error| ConvertError::output(out, e);
-    w.write_all(&flavor.header(ifd_pos[0])).map_err(io)?;
-    w.write_all(&ghost).map_err(io)?;
+    let mut head = flavor.header(ifd_pos[0]);
+    head.extend_from_slice(&ghost);
     for (k, l) in levels.iter().enumerate() {
         let tags = level_tags(
             l,
@@ -510,17 +508,64 @@ fn assemble<T>(
             offsets_tag(&level_offsets[k], flavor),
         );
         let next = ifd_pos.get(k + 1).copied().unwrap_or(0);
-        w.write_all(&write_ifd(&tags, ifd_pos[k], next, flavor))
-            .map_err(io)?;
+        head.extend_from_slice(&write_ifd(&tags, ifd_pos[k], next, flavor));
     }
+    let (size, checksum) = if levels.iter().all(|l| l.tiles.chunks().is_some()) {
+        write_parallel(out, &head, levels)?
+    } else {
+        write_sequential(out, &head, levels)?
+    };
+    debug_assert_eq!(size, pos);
+    Ok((size, checksum, levels.len() - 1))
+}
+
+/// Writes a file whose tiles are all in memory, while another thread hashes
+/// the same bytes in file order. (Writes to one file serialise on its inode
+/// lock, so one writer is as fast as several.) No fsync: the rename makes the output appear whole
+/// to every reader; surviving power loss is left to the filesystem, as
+/// GDAL does.
+fn write_parallel<T>(out: &Path, head: &[u8], levels: &[Level<T>]) -> Result<(u64, String)> {
+    use std::os::unix::fs::FileExt;
+    let io = |e: std::io::Error| ConvertError::output(out, e);
+    let file = std::fs::File::create(out).map_err(io)?;
+    // Data in file order: smallest overview first.
+    let mut pieces: Vec<(u64, &[u8])> = vec![(0, head)];
+    let mut pos = head.len() as u64;
+    for l in levels.iter().rev() {
+        for c in l.tiles.chunks().expect("checked by the caller") {
+            pieces.push((pos, c));
+            pos += c.len() as u64;
+        }
+    }
+    let (written, checksum) = rayon::join(
+        || {
+            pieces
+                .iter()
+                .try_for_each(|(at, bytes)| file.write_all_at(bytes, *at))
+        },
+        || {
+            let mut h = sha2::Sha256::new();
+            for (_, bytes) in &pieces {
+                sha2::Digest::update(&mut h, bytes);
+            }
+            arco_core::multihash_sha256_hex(h)
+        },
+    );
+    written.map_err(io)?;
+    Ok((pos, checksum))
+}
+
+/// Writes a file some of whose tiles were spilled to disk, in one pass.
+fn write_sequential<T>(out: &Path, head: &[u8], levels: &mut [Level<T>]) -> Result<(u64, String)> {
+    let io = |e: std::io::Error| ConvertError::output(out, e);
+    let file = std::fs::File::create(out).map_err(io)?;
+    let mut w = HashingWriter::new(BufWriter::with_capacity(1 << 20, file));
+    w.write_all(head).map_err(io)?;
     for l in levels.iter_mut().rev() {
         l.tiles.copy_to(&mut w).map_err(io)?;
     }
     let (buf, size, checksum) = w.finish().map_err(io)?;
-    let file = buf
-        .into_inner()
+    buf.into_inner()
         .map_err(|e| ConvertError::output(out, e.error().to_string()))?;
-    file.sync_all().map_err(io)?;
-    debug_assert_eq!(size, pos);
-    Ok((size, checksum, levels.len() - 1))
+    Ok((size, checksum))
 }

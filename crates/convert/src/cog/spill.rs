@@ -62,6 +62,11 @@ impl Spill {
         Ok(())
     }
 
+    /// The chunks, when none went to disk.
+    pub fn chunks(&self) -> Option<&[Vec<u8>]> {
+        self.file.is_none().then_some(self.chunks.as_slice())
+    }
+
     /// Copies everything appended, in order, to `out`.
     pub fn copy_to(&mut self, out: &mut impl Write) -> io::Result<()> {
         if let Some(f) = self.file.take() {

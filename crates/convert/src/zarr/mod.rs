@@ -45,6 +45,7 @@
 
 mod attrs;
 mod plan;
+mod store;
 mod writer;
 
 #[cfg(test)]
@@ -64,10 +65,10 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::Path;
 use std::sync::Arc;
+use store::StagingStore;
 use writer::write_data;
 use zarrs::array::builder::ArrayBuilderFillValue;
 use zarrs::array::{Array, ArrayBuilder, ArrayMetadataOptions, Element};
-use zarrs::filesystem::FilesystemStore;
 use zarrs::group::GroupBuilder;
 
 /// Wraps a zarrs failure on the store at `target`.
@@ -130,7 +131,7 @@ fn metadata_options() -> ArrayMetadataOptions {
 
 /// Where the layout is written, for small arrays and messages.
 struct Layout<'a> {
-    store: &'a Arc<FilesystemStore>,
+    store: &'a Arc<StagingStore>,
     target: &'a Path,
 }
 
@@ -168,12 +169,12 @@ impl Layout<'_> {
 /// Creates the groups, coordinates and grid mappings of every level and the
 /// (empty) data arrays, which it returns by level.
 fn create_layout(
-    store: &Arc<FilesystemStore>,
+    store: &Arc<StagingStore>,
     plan: &ZarrPlan,
     src: &RasterSource,
     dates: Option<&[NaiveDate]>,
     target: &Path,
-) -> Result<Vec<Array<FilesystemStore>>> {
+) -> Result<Vec<Array<StagingStore>>> {
     let crs = src.crs.as_ref();
     let codecs = codecs(plan, target)?;
     let layout = Layout { store, target };
@@ -373,10 +374,7 @@ pub fn write_geozarr(
     let plan = plan(first, dates.as_ref().map(Vec::len), opts)?;
     let staged = Staged::new(target, opts.overwrite)?;
     std::fs::create_dir(staged.path()).map_err(|e| ConvertError::output(target, e))?;
-    let store = Arc::new(
-        FilesystemStore::new(staged.path())
-            .map_err(|e| zarr_err(target, "opening the store", e))?,
-    );
+    let store = Arc::new(StagingStore::new(staged.path()));
     let arrays = create_layout(&store, &plan, first, dates.as_deref(), target)?;
     dispatch_dtype!(
         plan.dtype,

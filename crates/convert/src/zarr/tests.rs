@@ -12,6 +12,7 @@ use gdal::DriverManager;
 use serde_json::json;
 use std::path::PathBuf;
 use zarrs::array::ElementOwned;
+use zarrs::filesystem::FilesystemStore;
 
 const GT: [f64; 6] = [500_000.0, 30.0, 0.0, 5_000_000.0, 0.0, -30.0];
 

@@ -2,6 +2,7 @@
 //! read once, strip by strip, and each strip feeds the next level's 2x2
 //! reduction (the same pattern as the COG writer's pyramid).
 
+use super::store::StagingStore;
 use super::{zarr_err, ZarrPlan};
 use crate::dtype::Sample;
 use crate::error::Result;
@@ -11,7 +12,6 @@ use arco_core::Progress;
 use rayon::prelude::*;
 use std::path::Path;
 use zarrs::array::{Array, Element};
-use zarrs::filesystem::FilesystemStore;
 
 /// Rows of one level received but not yet written, per time step of the block.
 struct LevelState<T> {
@@ -23,7 +23,7 @@ struct LevelState<T> {
 
 /// Writes one time block (the inputs of one `time` chunk) at every level.
 struct BlockWriter<'a, T> {
-    arrays: &'a [Array<FilesystemStore>],
+    arrays: &'a [Array<StagingStore>],
     plan: &'a ZarrPlan,
     /// Chunk index along time.
     tb: u64,
@@ -164,7 +164,7 @@ impl<T: Sample + Element> BlockWriter<'_, T> {
 /// Writes the pixels of `sources` (one per time step, in order) into the
 /// data arrays of every level.
 pub(super) fn write_data<T: Sample + Element>(
-    arrays: &[Array<FilesystemStore>],
+    arrays: &[Array<StagingStore>],
     plan: &ZarrPlan,
     sources: &[&RasterSource],
     target: &Path,
@@ -191,7 +191,7 @@ pub(super) fn write_data<T: Sample + Element>(
 /// One time block: a reader thread reads strips from the block's inputs
 /// while this thread encodes and reduces the previous strip.
 fn write_block<T: Sample + Element>(
-    arrays: &[Array<FilesystemStore>],
+    arrays: &[Array<StagingStore>],
     plan: &ZarrPlan,
     srcs: &[&RasterSource],
     tb: u64,
