@@ -3,6 +3,14 @@
 //! reduction (the same pattern as the COG writer's pyramid).
 
 use super::store::StagingStore;
+use super::ZarrCodec;
+use std::cell::RefCell;
+
+thread_local! {
+    /// One zstd context per thread, reused across chunks.
+    static ZSTD: RefCell<Option<(i32, zstd::bulk::Compressor<'static>)>> = const { RefCell::new(None) };
+}
+
 use super::{zarr_err, ZarrPlan};
 use crate::dtype::Sample;
 use crate::error::Result;
@@ -137,6 +145,9 @@ impl<T: Sample + Element> BlockWriter<'_, T> {
                     idx.push(bj as u64);
                 }
                 idx.extend([row, cj as u64]);
+                if plan.codec == ZarrCodec::Zstd && lvl.inner.is_none() {
+                    return self.store_zstd_chunk(k, &idx, &buf);
+                }
                 self.arrays[k]
                     .store_chunk(&idx, buf.as_slice())
                     .map_err(|e| {
@@ -147,6 +158,39 @@ impl<T: Sample + Element> BlockWriter<'_, T> {
                         )
                     })
             })
+    }
+
+    /// Stores one chunk of an unsharded zstd array, encoded here: the codec
+    /// chain is `bytes` (little-endian, the in-memory layout of the samples)
+    /// then `zstd` at the plan's level without checksum, exactly what zarrs
+    /// would produce, but with one compression context per thread instead
+    /// of a new one per chunk.
+    fn store_zstd_chunk(&self, k: usize, idx: &[u64], buf: &[T]) -> Result<()> {
+        let raw: &[u8] = bytemuck::cast_slice(buf);
+        let fail = |e: &dyn std::fmt::Display| {
+            zarr_err(
+                self.target,
+                &format!("writing chunk {idx:?} of {}", self.arrays[k].path()),
+                e,
+            )
+        };
+        let encoded = ZSTD.with(|cell| -> std::io::Result<Vec<u8>> {
+            let mut slot = cell.borrow_mut();
+            if slot.as_ref().is_none_or(|(l, _)| *l != self.plan.level) {
+                *slot = Some((
+                    self.plan.level,
+                    zstd::bulk::Compressor::new(self.plan.level)?,
+                ));
+            }
+            slot.as_mut().expect("set above").1.compress(raw)
+        });
+        let encoded = encoded.map_err(|e| fail(&e))?;
+        // SAFETY (logical, not memory): the bytes are a zstd frame of the
+        // chunk's little-endian samples, which is what the array's codecs
+        // declare.
+        #[allow(unsafe_code)]
+        let stored = unsafe { self.arrays[k].store_encoded_chunk(idx, encoded.into()) };
+        stored.map_err(|e| fail(&e))
     }
 
     /// Writes the partial last strips, full resolution first.
