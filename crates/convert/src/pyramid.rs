@@ -7,7 +7,38 @@
 
 use crate::dtype::Sample;
 use crate::options::Resampling;
+use crate::source::BandMeta;
 use rayon::prelude::*;
+
+/// The overview resampling to use: the one asked for, else mode when a band
+/// holds classes (colour table, declared thematic, or `--categorical`), else
+/// average. Returns a note for the user when mode was chosen automatically.
+pub fn choose_resampling(
+    asked: Option<Resampling>,
+    categorical: bool,
+    bands: &[BandMeta],
+) -> (Resampling, Option<String>) {
+    if let Some(r) = asked {
+        return (r, None);
+    }
+    let class_band = bands.iter().find(|b| b.categorical);
+    if !categorical && class_band.is_none() {
+        return (Resampling::Average, None);
+    }
+    let why = class_band.map_or("--categorical was given".to_string(), |b| {
+        if b.has_color_table {
+            format!("band {} has a colour table", b.index)
+        } else {
+            format!("band {} is declared thematic", b.index)
+        }
+    });
+    (
+        Resampling::Mode,
+        Some(format!(
+            "overview resampling: mode ({why}); pass --overview-resampling to choose"
+        )),
+    )
+}
 
 /// Size of the next level.
 pub fn half(n: usize) -> usize {

@@ -21,7 +21,7 @@ use crate::dispatch_dtype;
 use crate::dtype::{DType, Sample};
 use crate::error::{ConvertError, Result};
 use crate::options::{CogOptions, Compression, Predictor, Resampling};
-use crate::pyramid::{half, levels_to_fit, reduce_rows};
+use crate::pyramid::{choose_resampling, half, levels_to_fit, reduce_rows};
 use crate::source::{bbox_of, read_window, RasterSource};
 use arco_core::{Format, HashingWriter, Progress, Record};
 use encode::{encode_tile, tiff_compression_code, TileCodec};
@@ -105,27 +105,8 @@ pub fn plan(src: &RasterSource, opts: &CogOptions) -> Result<CogPlan> {
         }
         (Predictor::Float, _) => 3,
     };
-    let categorical = opts.categorical || src.bands.iter().any(|b| b.categorical);
-    let resampling = match opts.resampling {
-        Some(r) => r,
-        None if categorical => {
-            let why = src.bands.iter().find(|b| b.categorical).map_or(
-                "--categorical was given".to_string(),
-                |b| {
-                    if b.has_color_table {
-                        format!("band {} has a colour table", b.index)
-                    } else {
-                        format!("band {} is declared thematic", b.index)
-                    }
-                },
-            );
-            notes.push(format!(
-                "overview resampling: mode ({why}); pass --overview-resampling to choose"
-            ));
-            Resampling::Mode
-        }
-        None => Resampling::Average,
-    };
+    let (resampling, note) = choose_resampling(opts.resampling, opts.categorical, &src.bands);
+    notes.extend(note);
     let mut nodata = Vec::with_capacity(src.bands.len());
     for b in &src.bands {
         let v = opts.nodata.or(b.nodata);

@@ -351,29 +351,11 @@ pub(super) fn plan(src: &RasterSource, nt: Option<usize>, opts: &ZarrOptions) ->
         }
     }
 
-    let categorical = opts.categorical || src.bands.iter().any(|b| b.categorical);
-    let resampling = match opts.resampling {
-        Some(r) => r,
-        None if categorical => {
-            let why = src.bands.iter().find(|b| b.categorical).map_or(
-                "--categorical was given".to_string(),
-                |b| {
-                    if b.has_color_table {
-                        format!("band {} has a colour table", b.index)
-                    } else {
-                        format!("band {} is declared thematic", b.index)
-                    }
-                },
-            );
-            if n_ovr > 0 {
-                notes.push(format!(
-                    "overview resampling: mode ({why}); pass --overview-resampling to choose"
-                ));
-            }
-            Resampling::Mode
-        }
-        None => Resampling::Average,
-    };
+    let (resampling, note) =
+        crate::pyramid::choose_resampling(opts.resampling, opts.categorical, &src.bands);
+    if n_ovr > 0 {
+        notes.extend(note);
+    }
 
     // One fill value per Zarr array: the override, else band 1's nodata.
     let nodata = opts.nodata.or(src.bands[0].nodata);
