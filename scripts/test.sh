@@ -26,6 +26,11 @@ step() {
 step "cargo fmt --check" cargo fmt --all -- --check
 step "cargo clippy"      cargo clippy --workspace --all-targets --release -- -D warnings
 step "cargo build"       cargo build --release
-step "cargo test"        cargo test --release --workspace "$@"
+log="$(mktemp)"
+trap 'rm -f "$log"' EXIT
+step "cargo test"        bash -c 'set -o pipefail; cargo test --release --workspace "$@" 2>&1 | tee "$0"' "$log" "$@"
 
 printf '\nall checks passed\n'
+# The closing line: the whole suite, summed over every test binary.
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed;?$/) p += $i; if ($(i+1) ~ /^failed;?$/) f += $i; if ($(i+1) ~ /^ignored;?$/) s += $i } }
+     END { printf "tests: %d passed, %d failed, %d skipped\n", p, f, s }' "$log"
