@@ -119,6 +119,8 @@ fn compress(codec: &TileCodec, raw: &[u8], out: &mut Vec<u8>) -> std::io::Result
 thread_local! {
     /// Per-thread tile buffer, u64 so that every sample type can view it.
     static TILE: RefCell<Vec<u64>> = const { RefCell::new(Vec::new()) };
+    /// Per-thread compression output buffer.
+    static OUT: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Applies the predictor to every `row_len`-sample row of `buf`.
@@ -191,18 +193,26 @@ pub fn encode_tile<T: Sample>(
         }
         predict(&mut buf, samples, size, row_len, nb, codec.predictor);
         let raw = &bytemuck::cast_slice::<u64, u8>(&buf)[..samples * size];
-        let mut out = Vec::with_capacity(raw.len() / 2 + 64);
-        out.extend_from_slice(&[0u8; 4]);
-        compress(codec, raw, &mut out)?;
-        let data_len = out.len() - 4;
-        out[..4].copy_from_slice(&(data_len as u32).to_le_bytes());
-        let tail: [u8; 4] = if data_len >= 4 {
-            out[out.len() - 4..].try_into().expect("4 bytes")
-        } else {
-            [0; 4]
-        };
-        out.extend_from_slice(&tail);
-        Ok(out)
+        // Compress into a reused per-thread buffer, then keep an exact-size
+        // copy: a tile kept with its worst-case capacity would hold ~256 KiB
+        // for a few bytes of compressed nodata, and a whole image of such
+        // tiles would not fit in RAM.
+        OUT.with(|cell| {
+            let mut scratch = cell.borrow_mut();
+            scratch.clear();
+            compress(codec, raw, &mut scratch)?;
+            let data_len = scratch.len();
+            let mut out = Vec::with_capacity(data_len + 8);
+            out.extend_from_slice(&(data_len as u32).to_le_bytes());
+            out.extend_from_slice(&scratch);
+            let tail: [u8; 4] = if data_len >= 4 {
+                scratch[data_len - 4..].try_into().expect("4 bytes")
+            } else {
+                [0; 4]
+            };
+            out.extend_from_slice(&tail);
+            Ok(out)
+        })
     })
 }
 
@@ -226,6 +236,28 @@ mod tests {
         // 1.0 = 3f800000, 2.0 = 40000000: planes [3f 40][80 00][00 00][00 00],
         // then byte differences.
         assert_eq!(row, vec![0x3f, 0x01, 0x40, 0x80, 0x00, 0x00, 0x00, 0x00]);
+    }
+
+    #[test]
+    fn compressed_tile_holds_no_spare_capacity() {
+        // Regression: tiles kept with their worst-case capacity made a
+        // 28.8 GB all-nodata image need more than 24 GiB of RAM.
+        let codec = TileCodec {
+            compression: Compression::Zstd,
+            level: 1,
+            predictor: 2,
+            block: 512,
+            bands: 1,
+        };
+        let strip = vec![0u16; 512 * 512];
+        let t = encode_tile(&codec, &strip, 512, 512, 0, 0u16).unwrap();
+        assert!(t.len() < 200, "{}", t.len());
+        assert!(
+            t.capacity() <= t.len() + 8,
+            "capacity {} for {} bytes",
+            t.capacity(),
+            t.len()
+        );
     }
 
     #[test]

@@ -297,6 +297,15 @@ fn write_native<T: Sample>(
     let nb = src.bands.len();
     let n_ovr = levels_to_fit(src.width, src.height, block);
     let dir = out.parent().map_or_else(|| ".".into(), Path::to_path_buf);
+    // Metadata first: a CRS or band GDAL cannot encode fails before the
+    // pixels are read, not after.
+    let template = template::template_tags::<T>(
+        src,
+        block,
+        &template::BandOverrides {
+            nodata: &plan.nodata,
+        },
+    )?;
     let (mut w, mut h) = (src.width, src.height);
     let mut levels = Vec::with_capacity(n_ovr + 1);
     for k in 0..=n_ovr {
@@ -367,14 +376,6 @@ fn write_native<T: Sample>(
     })?;
     pyr.finish()?;
     progress.finish();
-
-    let template = template::template_tags::<T>(
-        src,
-        block,
-        &template::BandOverrides {
-            nodata: &plan.nodata,
-        },
-    )?;
     assemble(out, &mut pyr.levels, &template, plan, block, nb)
 }
 

@@ -2,8 +2,8 @@
 //!
 //! GDAL knows how to encode any CRS as GeoKeys, and band names, scale,
 //! offset and units as GDAL_METADATA. Rather than re-implement that, arco
-//! has GDAL create an empty sparse GeoTIFF of the same shape in memory and
-//! copies every non-structural tag from it.
+//! has GDAL create an empty sparse GeoTIFF of the same bands and CRS (one
+//! block in size) in memory and copies every non-structural tag from it.
 
 use super::tiff::{read_first_ifd, Tag};
 use crate::dtype::Sample;
@@ -56,7 +56,15 @@ pub fn template_tags<T: Sample>(
             opts.add_name_value(k, &v)?;
         }
         let mut ds = driver
-            .create_with_band_type_with_options::<T, _>(&path, src.width, src.height, nb, &opts)?;
+            // One block is enough: no tag copied depends on the size, and a
+            // full-size template of a huge image would need BigTIFF.
+            .create_with_band_type_with_options::<T, _>(
+                &path,
+                src.width.min(block),
+                src.height.min(block),
+                nb,
+                &opts,
+            )?;
         let input = src.open()?;
         if src.georeferenced {
             ds.set_geo_transform(&src.geotransform)?;

@@ -673,3 +673,28 @@ fn multi_band_series_with_time_and_band_chunks() {
         json!([2, 2, 8, 8])
     );
 }
+
+#[test]
+fn all_nodata_chunks_are_left_out_and_read_back_as_fill() {
+    let dir = tempfile::tempdir().unwrap();
+    let (w, h) = (32, 16);
+    // Left 16x16 chunk all nodata, right chunk data.
+    let data: Vec<f32> = (0..w * h)
+        .map(|i| if i % w < 16 { -9999.0 } else { i as f32 })
+        .collect();
+    let p = dir.path().join("half.tif");
+    write_tif(&p, w, h, 1, &data, Some(-9999.0));
+    let out = dir.path().join("half.zarr");
+    let opts = ZarrOptions {
+        chunks: Some(vec![16]),
+        overviews: Some(0),
+        ..ZarrOptions::default()
+    };
+    write_geozarr(&inspect(&[p.clone()]), None, &out, &opts, &NoProgress).unwrap();
+    assert!(!out.join("data/c/0/0").exists(), "all-nodata chunk written");
+    assert!(out.join("data/c/0/1").exists());
+    let (_, got) = read_all::<f32>(&out, "/data");
+    assert_eq!(got, data);
+    let s = check_with_python(&out, &[&p], &["--require-gdal"]);
+    assert_eq!(s["values_differing"], json!(0), "{s}");
+}

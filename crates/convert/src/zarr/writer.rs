@@ -167,6 +167,12 @@ impl<T: Sample + Element> BlockWriter<'_, T> {
     /// of a new one per chunk.
     fn store_zstd_chunk(&self, k: usize, idx: &[u64], buf: &[T]) -> Result<()> {
         let raw: &[u8] = bytemuck::cast_slice(buf);
+        // Like zarrs, leave out chunks that hold only the fill value (bit
+        // for bit, so NaN fills count): readers fill missing chunks.
+        let fill = bytemuck::bytes_of(&self.fill);
+        if raw.chunks_exact(fill.len()).all(|v| v == fill) {
+            return Ok(());
+        }
         let fail = |e: &dyn std::fmt::Display| {
             zarr_err(
                 self.target,
