@@ -690,7 +690,14 @@ fn all_nodata_chunks_are_left_out_and_read_back_as_fill() {
         overviews: Some(0),
         ..ZarrOptions::default()
     };
-    write_geozarr(&inspect(&[p.clone()]), None, &out, &opts, &NoProgress).unwrap();
+    write_geozarr(
+        &inspect(std::slice::from_ref(&p)),
+        None,
+        &out,
+        &opts,
+        &NoProgress,
+    )
+    .unwrap();
     assert!(!out.join("data/c/0/0").exists(), "all-nodata chunk written");
     assert!(out.join("data/c/0/1").exists());
     let (_, got) = read_all::<f32>(&out, "/data");
