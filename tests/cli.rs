@@ -494,6 +494,7 @@ fn bad_input_exits_2_with_one_line_and_no_output() {
     assert_eq!(std::fs::read(&out).unwrap(), b"precious");
     assert_ok(&arco(&["convert", &m, "-o", o, "--overwrite"]), "overwrite");
     pixels_equal(&m, &out);
+    assert_ok(&py("validate_cog.py", &[o]), "validate the overwritten cog");
 }
 
 #[test]
@@ -554,6 +555,10 @@ fn netcdf_variables_vrt_and_geopackage_inputs() {
             out.to_str().unwrap(),
         ]),
         "vrt with --bands",
+    );
+    assert_ok(
+        &py("validate_cog.py", &[out.to_str().unwrap()]),
+        "validate vrt cog",
     );
     let got = Dataset::open(&out).unwrap();
     assert_eq!(got.raster_count(), 2);

@@ -296,13 +296,30 @@ fn tiny_and_bigtiff_outputs_are_valid() {
 }
 
 #[test]
-fn jpeg_goes_through_gdal_and_is_valid() {
+fn jpeg_and_webp_go_through_gdal_and_are_valid() {
     let dir = tempfile::tempdir().unwrap();
     let (w, h) = (600, 600);
     let mut rng = Rng::new(9);
     let data: Vec<u8> = (0..w * h * 3).map(|_| (rng.next() % 255) as u8).collect();
     let input = dir.path().join("rgb.tif");
     write_tif(&input, w, h, 3, &data, 32633, None);
+    let webp = dir.path().join("rgb_webp.tif");
+    convert(
+        &input,
+        &webp,
+        &CogOptions {
+            compression: Compression::Webp,
+            level: Some(90),
+            ..CogOptions::default()
+        },
+    );
+    assert_valid_cog(&webp);
+    let ds = Dataset::open(&webp).unwrap();
+    assert_eq!(
+        ds.metadata_item("COMPRESSION", "IMAGE_STRUCTURE")
+            .as_deref(),
+        Some("WEBP")
+    );
     let out = dir.path().join("rgb_cog.tif");
     let rec = convert(
         &input,
