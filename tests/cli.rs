@@ -632,3 +632,63 @@ fn netcdf_variables_vrt_and_geopackage_inputs() {
         "validate gpkg cog",
     );
 }
+
+#[test]
+fn view_reports_layout_of_cogs_and_stores() {
+    let dir = tempfile::tempdir().unwrap();
+    let (multi, _) = generated(dir.path());
+    let cog = dir.path().join("v.tif");
+    let store = dir.path().join("v.zarr");
+    let m = multi.to_str().unwrap();
+    assert_ok(
+        &arco(&[
+            "convert",
+            m,
+            "-o",
+            cog.to_str().unwrap(),
+            "--blocksize",
+            "128",
+        ]),
+        "to cog",
+    );
+    assert_ok(
+        &arco(&[
+            "convert",
+            m,
+            "-o",
+            store.to_str().unwrap(),
+            "--chunks",
+            "64",
+        ]),
+        "to zarr",
+    );
+
+    let o = arco(&["view", cog.to_str().unwrap(), "--json"]);
+    assert_ok(&o, "view cog");
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["layout"], "COG");
+    assert_eq!(v["compression"], "ZSTD");
+    assert_eq!(v["overviews"], 2); // 333x257 -> 167x129 -> 84x65
+    assert_eq!(v["block"], serde_json::json!([128, 128]));
+    assert_eq!(v["crs"], "EPSG:4326");
+    assert_eq!(v["bands"].as_array().unwrap().len(), 3);
+
+    let o = arco(&["view", store.to_str().unwrap(), "--json"]);
+    assert_ok(&o, "view store");
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let data = v["arrays"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == "data")
+        .expect("data array listed");
+    assert_eq!(data["shape"], serde_json::json!([3, 257, 333]));
+    assert_eq!(
+        data["dimension_names"],
+        serde_json::json!(["band", "y", "x"])
+    );
+
+    let o = arco(&["view", dir.path().join("missing.tif").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("missing.tif"));
+}
