@@ -22,6 +22,7 @@ mod gdal_ext;
 pub mod grid;
 pub mod options;
 pub mod pyramid;
+pub mod series;
 pub mod source;
 pub mod zarr;
 

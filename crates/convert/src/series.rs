@@ -1,0 +1,326 @@
+//! Time series on one grid, window by window: reading every date of a
+//! spatial window into one pixel-major buffer (each pixel's samples
+//! contiguous, the layout gap fillers want), and writing such buffers back
+//! as one raster per date.
+//!
+//! Memory is one window times the number of dates, whatever the raster size.
+
+use crate::dtype::DType;
+use crate::error::{ConvertError, Result};
+use crate::source::RasterSource;
+use gdal::raster::{Buffer, RasterCreationOptions};
+use gdal::{Dataset, DriverManager};
+use std::path::{Path, PathBuf};
+
+/// A pixel window: column, row, width, height.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    /// First column.
+    pub x: usize,
+    /// First row.
+    pub y: usize,
+    /// Width in pixels.
+    pub w: usize,
+    /// Height in pixels.
+    pub h: usize,
+}
+
+impl Window {
+    /// Pixels in the window.
+    pub fn len(&self) -> usize {
+        self.w * self.h
+    }
+
+    /// Whether the window is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Square windows of `edge` pixels covering a `width` x `height` grid,
+    /// row by row (the last ones clipped).
+    pub fn tiles(width: usize, height: usize, edge: usize) -> Vec<Window> {
+        let mut v = Vec::new();
+        for y in (0..height).step_by(edge.max(1)) {
+            for x in (0..width).step_by(edge.max(1)) {
+                v.push(Window {
+                    x,
+                    y,
+                    w: edge.min(width - x),
+                    h: edge.min(height - y),
+                });
+            }
+        }
+        v
+    }
+}
+
+/// Reads one band of every date of a series.
+pub struct SeriesReader {
+    names: Vec<String>,
+    handles: Vec<Dataset>,
+    band: usize,
+    nodata: Vec<Option<f64>>,
+}
+
+impl SeriesReader {
+    /// Opens every source; `band` is the 1-based band index in the inputs.
+    pub fn open(sources: &[RasterSource], band: usize) -> Result<Self> {
+        let mut handles = Vec::with_capacity(sources.len());
+        let mut nodata = Vec::with_capacity(sources.len());
+        for s in sources {
+            let ds = s.open()?;
+            nodata.push(ds.rasterband(band)?.no_data_value());
+            handles.push(ds);
+        }
+        Ok(Self {
+            names: sources.iter().map(|s| s.name.clone()).collect(),
+            handles,
+            band,
+            nodata,
+        })
+    }
+
+    /// Number of dates.
+    pub fn len(&self) -> usize {
+        self.handles.len()
+    }
+
+    /// Whether the series is empty.
+    pub fn is_empty(&self) -> bool {
+        self.handles.is_empty()
+    }
+
+    /// Reads `win` of every date as f64, pixel-major (`out[p * n + t]`),
+    /// with each input's nodata (and NaN) as NaN.
+    pub fn read(&self, win: Window, out: &mut Vec<f64>) -> Result<()> {
+        let n = self.handles.len();
+        out.clear();
+        out.resize(win.len() * n, f64::NAN);
+        let mut frame = vec![0f64; win.len()];
+        for (t, ds) in self.handles.iter().enumerate() {
+            let band = ds.rasterband(self.band)?;
+            band.read_into_slice(
+                (win.x as isize, win.y as isize),
+                (win.w, win.h),
+                (win.w, win.h),
+                &mut frame,
+                None,
+            )
+            .map_err(|e| ConvertError::Read {
+                path: self.names[t].clone(),
+                row: win.y,
+                reason: e.to_string(),
+            })?;
+            let nd = self.nodata[t];
+            for (p, v) in frame.iter().enumerate() {
+                out[p * n + t] = if Some(*v) == nd { f64::NAN } else { *v };
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One raster per date, written window by window from pixel-major buffers.
+pub struct FrameWriter {
+    paths: Vec<PathBuf>,
+    datasets: Vec<Dataset>,
+    nodata: Option<f64>,
+}
+
+impl FrameWriter {
+    /// Creates `names` (file names) in `dir` as tiled GeoTIFFs of `dtype` on
+    /// the grid of `like`, zstd level 1: temporary frames, read again by the
+    /// COG and GeoZarr writers.
+    pub fn create(
+        dir: &Path,
+        names: &[String],
+        like: &RasterSource,
+        dtype: DType,
+        nodata: Option<f64>,
+    ) -> Result<Self> {
+        let driver = DriverManager::get_driver_by_name("GTiff")?;
+        let opts = RasterCreationOptions::from_iter([
+            "TILED=YES",
+            "BLOCKXSIZE=512",
+            "BLOCKYSIZE=512",
+            "COMPRESS=ZSTD",
+            "ZSTD_LEVEL=1",
+            "BIGTIFF=IF_SAFER",
+        ]);
+        let like_ds = like.open()?;
+        let srs = like_ds.spatial_ref().ok();
+        let mut paths = Vec::with_capacity(names.len());
+        let mut datasets = Vec::with_capacity(names.len());
+        for name in names {
+            let path = dir.join(name);
+            let mut ds = match dtype {
+                DType::U8 => driver.create_with_band_type_with_options::<u8, _>(
+                    &path,
+                    like.width,
+                    like.height,
+                    1,
+                    &opts,
+                ),
+                DType::U16 => driver.create_with_band_type_with_options::<u16, _>(
+                    &path,
+                    like.width,
+                    like.height,
+                    1,
+                    &opts,
+                ),
+                DType::I16 => driver.create_with_band_type_with_options::<i16, _>(
+                    &path,
+                    like.width,
+                    like.height,
+                    1,
+                    &opts,
+                ),
+                DType::U32 => driver.create_with_band_type_with_options::<u32, _>(
+                    &path,
+                    like.width,
+                    like.height,
+                    1,
+                    &opts,
+                ),
+                DType::I32 => driver.create_with_band_type_with_options::<i32, _>(
+                    &path,
+                    like.width,
+                    like.height,
+                    1,
+                    &opts,
+                ),
+                DType::F32 => driver.create_with_band_type_with_options::<f32, _>(
+                    &path,
+                    like.width,
+                    like.height,
+                    1,
+                    &opts,
+                ),
+                DType::F64 => driver.create_with_band_type_with_options::<f64, _>(
+                    &path,
+                    like.width,
+                    like.height,
+                    1,
+                    &opts,
+                ),
+            }
+            .map_err(|e| ConvertError::output(&path, e))?;
+            if like.georeferenced {
+                ds.set_geo_transform(&like.geotransform)?;
+            }
+            if let Some(srs) = &srs {
+                ds.set_spatial_ref(srs)?;
+            }
+            ds.rasterband(1)?.set_no_data_value(nodata)?;
+            paths.push(path);
+            datasets.push(ds);
+        }
+        Ok(Self {
+            paths,
+            datasets,
+            nodata,
+        })
+    }
+
+    /// The frame files, in order.
+    pub fn paths(&self) -> &[PathBuf] {
+        &self.paths
+    }
+
+    /// Writes `win` of every frame from a pixel-major buffer (`data[p * n + t]`);
+    /// NaN becomes the frame's nodata. GDAL rounds and clamps to the type.
+    pub fn write(&mut self, win: Window, data: &[f64]) -> Result<()> {
+        let n = self.datasets.len();
+        let fill = self.nodata.unwrap_or(f64::NAN);
+        for (t, ds) in self.datasets.iter_mut().enumerate() {
+            let frame: Vec<f64> = (0..win.len())
+                .map(|p| {
+                    let v = data[p * n + t];
+                    if v.is_nan() {
+                        fill
+                    } else {
+                        v
+                    }
+                })
+                .collect();
+            let mut buf = Buffer::new((win.w, win.h), frame);
+            ds.rasterband(1)?
+                .write((win.x as isize, win.y as isize), (win.w, win.h), &mut buf)
+                .map_err(|e| ConvertError::output(&self.paths[t], e))?;
+        }
+        Ok(())
+    }
+
+    /// Flushes and closes every frame.
+    pub fn finish(self) -> Result<Vec<PathBuf>> {
+        for (ds, path) in self.datasets.into_iter().zip(&self.paths) {
+            ds.close().map_err(|e| ConvertError::output(path, e))?;
+        }
+        Ok(self.paths)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    // Values written and read back must be exactly equal.
+    #![allow(clippy::float_cmp)]
+    use super::*;
+
+    #[test]
+    fn tiles_cover_the_grid_once() {
+        let t = Window::tiles(1000, 700, 512);
+        assert_eq!(t.len(), 4);
+        assert_eq!(
+            t[3],
+            Window {
+                x: 512,
+                y: 512,
+                w: 488,
+                h: 188
+            }
+        );
+        assert_eq!(t.iter().map(Window::len).sum::<usize>(), 1000 * 700);
+    }
+
+    #[test]
+    fn frames_round_trip_pixel_major_buffers() {
+        let dir = tempfile::tempdir().unwrap();
+        let src_path = dir.path().join("a.tif");
+        {
+            let driver = DriverManager::get_driver_by_name("GTiff").unwrap();
+            let mut ds = driver
+                .create_with_band_type::<u16, _>(&src_path, 5, 4, 1)
+                .unwrap();
+            ds.set_geo_transform(&[0.0, 10.0, 0.0, 40.0, 0.0, -10.0])
+                .unwrap();
+            ds.rasterband(1)
+                .unwrap()
+                .set_no_data_value(Some(0.0))
+                .unwrap();
+        }
+        let like = RasterSource::inspect(src_path.to_str().unwrap(), None, None).unwrap();
+        let names = vec!["t0.tif".to_string(), "t1.tif".to_string()];
+        let mut w = FrameWriter::create(dir.path(), &names, &like, DType::U16, Some(0.0)).unwrap();
+        let win = Window {
+            x: 1,
+            y: 1,
+            w: 2,
+            h: 2,
+        };
+        // Pixel-major, two dates: (p0: 10, 11), (p1: NaN, 21), ...
+        let data = vec![10.0, 11.0, f64::NAN, 21.4, 30.0, 31.0, 40.0, 41.6];
+        w.write(win, &data).unwrap();
+        let paths = w.finish().unwrap();
+        let sources: Vec<RasterSource> = paths
+            .iter()
+            .map(|p| RasterSource::inspect(p.to_str().unwrap(), None, None).unwrap())
+            .collect();
+        let r = SeriesReader::open(&sources, 1).unwrap();
+        let mut back = Vec::new();
+        r.read(win, &mut back).unwrap();
+        assert_eq!(back[0], 10.0);
+        assert!(back[2].is_nan(), "NaN written as nodata reads back as NaN");
+        assert_eq!(back[3], 21.0);
+        assert_eq!(back[7], 42.0);
+    }
+}

@@ -1,0 +1,197 @@
+//! The oracles of the reference's oracles.py, re-stated.
+
+#![allow(clippy::float_cmp, clippy::needless_range_loop)]
+
+mod common;
+
+use arco_reconstruct::{SwagKernel, SwagParams};
+use common::Rng;
+
+const SETS: [(usize, usize, f64, f64, f64); 3] = [
+    (6, 156, 45.0, 46.0, 0.0),
+    (23, 230, 60.0, 20.0, 1.0),
+    (23, 230, 40.0, 20.0, 0.1),
+];
+
+fn params(p: usize, s: f64, e: f64, f: f64) -> SwagParams {
+    SwagParams {
+        season: p,
+        att_seas: s,
+        att_env: e,
+        future: f,
+    }
+}
+
+#[test]
+fn constant_stays_constant() {
+    let mut rng = Rng::new(1);
+    for (p, n, s, e, f) in SETS {
+        let k = SwagKernel::new(n, &params(p, s, e, f)).unwrap();
+        for _ in 0..200 {
+            let mut y: Vec<f64> = (0..n)
+                .map(|_| if rng.uniform() < 0.6 { f64::NAN } else { 0.37 })
+                .collect();
+            let mut qa = vec![0.0; n];
+            k.fill_f64(&mut y, &mut qa).unwrap();
+            for (v, q) in y.iter().zip(&qa) {
+                assert!(v.is_nan() || (v - 0.37).abs() < 1e-12, "{v}");
+                assert!((0.0..=1.0 + 1e-12).contains(q));
+            }
+            let mut y32: Vec<f32> = (0..n)
+                .map(|_| if rng.uniform() < 0.6 { f32::NAN } else { 0.37 })
+                .collect();
+            let mut q32 = vec![0.0f32; n];
+            k.fill_f32(&mut y32, &mut q32).unwrap();
+            assert!(y32.iter().all(|v| v.is_nan() || (v - 0.37).abs() < 1e-6));
+        }
+    }
+}
+
+#[test]
+fn gap_free_is_bit_identical() {
+    let mut rng = Rng::new(2);
+    for (p, n, s, e, f) in SETS {
+        let k = SwagKernel::new(n, &params(p, s, e, f)).unwrap();
+        let y: Vec<f64> = (0..n).map(|_| rng.normal()).collect();
+        let mut out = y.clone();
+        let mut qa = vec![0.0; n];
+        k.fill_f64(&mut out, &mut qa).unwrap();
+        assert!(out.iter().zip(&y).all(|(a, b)| a.to_bits() == b.to_bits()));
+        assert!(qa.iter().all(|&q| q == 1.0));
+    }
+}
+
+#[test]
+fn two_observation_closed_form() {
+    let (n, p) = (36, 6);
+    for f in [0.0, 0.5, 1.0] {
+        let k = SwagKernel::new(n, &params(p, 45.0, 46.0, f)).unwrap();
+        let w = k.weights().to_vec();
+        let kern = |lag: i64| {
+            if lag >= 0 {
+                w[lag as usize]
+            } else {
+                f * w[(-lag) as usize]
+            }
+        };
+        let mut y = vec![f64::NAN; n];
+        y[5] = 1.0;
+        y[20] = 3.0;
+        let mut qa = vec![0.0; n];
+        k.fill_f64(&mut y, &mut qa).unwrap();
+        for t in 0..n {
+            let (a, b) = (kern(t as i64 - 5), kern(t as i64 - 20));
+            let expect = match t {
+                5 => 1.0,
+                20 => 3.0,
+                _ if a + b > 0.0 => (a + 3.0 * b) / (a + b),
+                _ => f64::NAN,
+            };
+            assert!(
+                (expect.is_nan() && y[t].is_nan()) || (y[t] - expect).abs() < 1e-12,
+                "f={f} t={t}: {} vs {expect}",
+                y[t]
+            );
+        }
+    }
+}
+
+#[test]
+fn missing_exactly_where_support_is_empty() {
+    let mut rng = Rng::new(4);
+    let n = 60;
+    for f in [0.0, 1.0] {
+        let k = SwagKernel::new(n, &params(6, 45.0, 46.0, f)).unwrap();
+        for i in 0..3000 {
+            let y: Vec<f64> = (0..n)
+                .map(|_| {
+                    if i < 50 || rng.uniform() < 0.8 {
+                        f64::NAN
+                    } else {
+                        rng.normal()
+                    }
+                })
+                .collect();
+            let mut out = y.clone();
+            let mut qa = vec![0.0; n];
+            k.fill_f64(&mut out, &mut qa).unwrap();
+            let any = y.iter().any(|v| !v.is_nan());
+            let mut seen = false;
+            for t in 0..n {
+                seen |= !y[t].is_nan();
+                let expect_nan = if f == 0.0 { !seen } else { !any };
+                assert_eq!(out[t].is_nan(), expect_nan, "f={f} t={t}");
+                if expect_nan {
+                    assert_eq!(qa[t], 0.0);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn fast_path_matches_direct_sum() {
+    let mut rng = Rng::new(5);
+    for (p, n, s, e, f) in SETS.into_iter().chain([
+        (23, 20, 60.0, 20.0, 1.0),
+        (6, 7, 45.0, 46.0, 0.3),
+        (1, 30, 10.0, 20.0, 0.5),
+    ]) {
+        let k = SwagKernel::new(n, &params(p, s, e, f)).unwrap();
+        for _ in 0..200 {
+            let y: Vec<f64> = (0..n)
+                .map(|_| {
+                    if rng.uniform() < 0.5 {
+                        f64::NAN
+                    } else {
+                        rng.normal()
+                    }
+                })
+                .collect();
+            let (mut a, mut b) = (y.clone(), y.clone());
+            let (mut qa, mut qb) = (vec![0.0; n], vec![0.0; n]);
+            k.fill_f64(&mut a, &mut qa).unwrap();
+            k.fill_direct_f64(&mut b, &mut qb).unwrap();
+            for t in 0..n {
+                assert!(
+                    (a[t].is_nan() && b[t].is_nan()) || (a[t] - b[t]).abs() < 1e-10,
+                    "{} vs {}",
+                    a[t],
+                    b[t]
+                );
+                assert!((qa[t] - qb[t]).abs() < 1e-10);
+            }
+        }
+    }
+}
+
+#[test]
+fn seasonal_sinusoid_recovered() {
+    let mut rng = Rng::new(6);
+    let (p, years) = (23usize, 10usize);
+    let n = p * years;
+    let k = SwagKernel::new(n, &SwagParams::symmetric(p)).unwrap();
+    let (mut se, mut cnt) = (0.0, 0usize);
+    for _ in 0..2000 {
+        let ph = rng.uniform() * 2.0 * std::f64::consts::PI;
+        let truth: Vec<f64> = (0..n)
+            .map(|t| 0.4 + 0.2 * (2.0 * std::f64::consts::PI * t as f64 / p as f64 + ph).sin())
+            .collect();
+        let gaps: Vec<bool> = (0..n).map(|_| rng.uniform() < 0.4).collect();
+        let mut y: Vec<f64> = truth
+            .iter()
+            .zip(&gaps)
+            .map(|(&v, &g)| if g { f64::NAN } else { v })
+            .collect();
+        let mut qa = vec![0.0; n];
+        k.fill_f64(&mut y, &mut qa).unwrap();
+        for t in 0..n {
+            if gaps[t] && !y[t].is_nan() {
+                se += (y[t] - truth[t]).powi(2);
+                cnt += 1;
+            }
+        }
+    }
+    let rmse = (se / cnt as f64).sqrt();
+    assert!(rmse < 0.015, "rmse {rmse}");
+}
