@@ -34,6 +34,9 @@ pub enum Command {
     /// Convert rasters to Cloud-Optimized GeoTIFF or GeoZarr.
     #[command(after_help = crate::commands::convert::EXAMPLES)]
     Convert(Box<crate::commands::convert::ConvertArgs>),
+    /// Fill the gaps of a dated raster series (quality masking, SWAG, Savitzky-Golay).
+    #[command(after_help = crate::commands::reconstruct::EXAMPLES)]
+    Reconstruct(Box<crate::commands::reconstruct::ReconstructArgs>),
     /// Show what a raster or GeoZarr store holds: grid, CRS, bands, layout.
     #[command(after_help = crate::commands::view::EXAMPLES)]
     View(crate::commands::view::ViewArgs),

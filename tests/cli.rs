@@ -39,7 +39,10 @@ fn sorted_files(dir: &Path, contains: &str) -> Vec<String> {
     let mut v: Vec<String> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().path())
-        .filter(|p| p.file_name().unwrap().to_string_lossy().contains(contains))
+        .filter(|p| {
+            let name = p.file_name().unwrap().to_string_lossy();
+            name.contains(contains) && (name.ends_with(".tif") || name.ends_with(".jp2"))
+        })
         .map(|p| p.to_string_lossy().into_owned())
         .collect();
     v.sort();

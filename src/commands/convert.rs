@@ -182,7 +182,7 @@ fn has_ext(p: &Path, exts: &[&str]) -> bool {
 
 /// Longest common prefix of the inputs' file stems, trimmed of separators:
 /// `ndvi_2020-01-01.tif`, `ndvi_2020-02-01.tif` -> `ndvi`.
-fn common_stem(inputs: &[String]) -> String {
+pub fn common_stem(inputs: &[String]) -> String {
     let stems: Vec<String> = inputs
         .iter()
         .map(|i| {

@@ -1,6 +1,7 @@
 //! One module per verb.
 
 pub mod convert;
+pub mod reconstruct;
 pub mod view;
 
 use crate::cli::Command;
@@ -11,6 +12,7 @@ use std::process::ExitCode;
 pub fn run(command: Command, printer: &Printer) -> anyhow::Result<ExitCode> {
     match command {
         Command::Convert(args) => convert::run(&args, printer),
+        Command::Reconstruct(args) => reconstruct::run(&args, printer),
         Command::View(args) => view::run(&args, printer),
     }
 }

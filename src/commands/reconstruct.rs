@@ -1,0 +1,579 @@
+//! `arco reconstruct`: quality masking, SWAG gap filling and optional
+//! Savitzky-Golay smoothing of a dated raster series, written as one COG per
+//! date and/or one GeoZarr cube, each with a quality series beside it.
+//!
+//! The grid is processed window by window (all dates of one window at a
+//! time): read every date of the window, mask, fill, smooth, and write the
+//! window into temporary per-date frames; the frames then go through the
+//! same COG and GeoZarr writers as `arco convert`.
+
+use crate::printer::Printer;
+use anyhow::{bail, Context};
+use arco_convert::dates::dates_for;
+use arco_convert::grid::ensure_same_grid;
+use arco_convert::series::{FrameWriter, SeriesReader, Window};
+use arco_convert::zarr::{write_geozarr, ZarrOptions};
+use arco_convert::{cog, CogOptions, DType, RasterSource};
+use arco_core::Record;
+use arco_reconstruct::{Mask, QaRule, SavGol, SwagKernel, SwagParams};
+use chrono::NaiveDate;
+use clap::{Args, ValueEnum};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+pub const EXAMPLES: &str = "\
+Examples:
+  # CBERS 16-day composites with their cloud masks (0 = clear): one COG per date
+  arco reconstruct CBERS_B13_*.tif --qa CBERS_CMASK_*.tif --mask cmask -o filled/
+
+  # A GeoZarr cube too, with the causal parameters of the Landsat ARD2 production
+  arco reconstruct ndvi_*.tif -o out/ --to cog,geozarr --preset ard2
+
+  # SWAG then Savitzky-Golay smoothing (window 5, order 2)
+  arco reconstruct ndvi_*.tif -o out/ --sg 5,2
+
+Quality outputs (uint8, one per date): 100 = observed, 1-99 = filled, with
+the share (percent) of the best possible kernel weight behind the value,
+0 = could not be filled (no valid sample within reach).";
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Out {
+    /// One COG per date.
+    Cog,
+    /// One GeoZarr cube.
+    Geozarr,
+}
+
+/// SWAG parameter presets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Preset {
+    /// Two-sided 60/20 dB (the method's library default).
+    Symmetric,
+    /// Causal 45/46 dB (Landsat ARD2 bimonthly production).
+    Ard2,
+    /// 40/20 dB with future weight 0.1 (the authors' later runs).
+    Tsirf2024,
+}
+
+/// Arguments of `arco reconstruct`.
+#[derive(Debug, Args)]
+pub struct ReconstructArgs {
+    /// Dated rasters on one grid (dates from the file names, or --dates).
+    #[arg(required = true, value_name = "INPUT")]
+    pub inputs: Vec<String>,
+
+    /// Output directory.
+    #[arg(short, long, value_name = "DIR")]
+    pub output: PathBuf,
+
+    /// Output formats, comma-separated.
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "cog")]
+    pub to: Vec<Out>,
+
+    /// Replace outputs that already exist.
+    #[arg(long)]
+    pub overwrite: bool,
+
+    /// Band of the inputs to reconstruct (1-based).
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub band: usize,
+
+    /// Quality rasters, one per input date (paired by the date in their names).
+    #[arg(long, num_args = 1.., value_name = "QA", help_heading = "Masking")]
+    pub qa: Vec<String>,
+
+    /// Which quality values are clear: a preset (glad_ard: 1,2,5,6,11-17;
+    /// cmask: 0; modis_reliability: 0-1), values:1,2,5-6, not:255, or bits:MASK=VALUE.
+    #[arg(long, value_name = "RULE", help_heading = "Masking")]
+    pub mask: Option<QaRule>,
+
+    /// Data value that means no data [default: the inputs' nodata].
+    #[arg(
+        long,
+        value_name = "V",
+        allow_hyphen_values = true,
+        help_heading = "Masking"
+    )]
+    pub nodata: Option<f64>,
+
+    /// Valid data range LO,HI; values outside are masked.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "LO,HI",
+        allow_hyphen_values = true,
+        help_heading = "Masking"
+    )]
+    pub valid_range: Option<Vec<f64>>,
+
+    /// SWAG parameter preset.
+    #[arg(
+        long,
+        value_enum,
+        default_value = "symmetric",
+        help_heading = "Gap filling (SWAG)"
+    )]
+    pub preset: Preset,
+
+    /// Samples per year [default: from the median spacing of the dates].
+    #[arg(long, value_name = "P", help_heading = "Gap filling (SWAG)")]
+    pub season: Option<usize>,
+
+    /// Seasonal attenuation in dB [default: from --preset].
+    #[arg(long, value_name = "DB", help_heading = "Gap filling (SWAG)")]
+    pub att_seas: Option<f64>,
+
+    /// Envelope attenuation in dB over the series [default: from --preset].
+    #[arg(long, value_name = "DB", help_heading = "Gap filling (SWAG)")]
+    pub att_env: Option<f64>,
+
+    /// Weight of the future: 0 causal .. 1 symmetric [default: from --preset].
+    #[arg(long, value_name = "F", help_heading = "Gap filling (SWAG)")]
+    pub future: Option<f64>,
+
+    /// Savitzky-Golay smoothing after SWAG: WINDOW,ORDER (odd window).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "W,O",
+        help_heading = "Smoothing"
+    )]
+    pub sg: Option<Vec<usize>>,
+
+    /// Regex finding the date in each file name (first group).
+    #[arg(long, value_name = "REGEX", help_heading = "Time")]
+    pub time_from: Option<String>,
+
+    /// Dates of the inputs, in input order.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "D,..",
+        conflicts_with = "time_from",
+        help_heading = "Time"
+    )]
+    pub dates: Option<Vec<String>>,
+
+    /// Window edge in pixels processed at once (memory: edge^2 x dates x 12 bytes).
+    #[arg(long, default_value_t = 256, value_name = "PX")]
+    pub block: usize,
+}
+
+/// Per-band pixel counts over all dates.
+#[derive(Debug, Default, Clone, Copy, serde::Serialize)]
+struct Counts {
+    observed: u64,
+    filled: u64,
+    unfillable: u64,
+    masked: u64,
+}
+
+/// Removes the frame directory however the command ends.
+struct TempDir(PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Samples per year from the median spacing of the dates.
+fn infer_season(dates: &[NaiveDate]) -> anyhow::Result<usize> {
+    let mut gaps: Vec<i64> = dates.windows(2).map(|w| (w[1] - w[0]).num_days()).collect();
+    gaps.sort_unstable();
+    let median = gaps[gaps.len() / 2].max(1) as f64;
+    let p = (365.25 / median).round() as usize;
+    if p < 1 || gaps[0] as f64 * 2.0 < median || gaps[gaps.len() - 1] as f64 > median * 2.0 {
+        bail!("the dates are not evenly spaced (gaps from {} to {} days); pass --season (samples per year)", gaps[0], gaps[gaps.len() - 1]);
+    }
+    Ok(p)
+}
+
+fn swag_params(args: &ReconstructArgs, season: usize) -> SwagParams {
+    let mut p = match args.preset {
+        Preset::Symmetric => SwagParams::symmetric(season),
+        Preset::Ard2 => SwagParams::ard2(season),
+        Preset::Tsirf2024 => SwagParams::tsirf2024(season),
+    };
+    if let Some(v) = args.att_seas {
+        p.att_seas = v;
+    }
+    if let Some(v) = args.att_env {
+        p.att_env = v;
+    }
+    if let Some(v) = args.future {
+        p.future = v;
+    }
+    p
+}
+
+/// Sorted inputs with their dates and QA rasters.
+struct Series {
+    sources: Vec<RasterSource>,
+    qa: Vec<RasterSource>,
+    dates: Vec<NaiveDate>,
+}
+
+fn load_series(args: &ReconstructArgs) -> anyhow::Result<Series> {
+    if args.inputs.len() < 2 {
+        bail!("reconstruct needs a series: give at least two dated inputs");
+    }
+    let time_re = args
+        .time_from
+        .as_deref()
+        .map(regex::Regex::new)
+        .transpose()
+        .context("--time-from is not a valid regular expression")?;
+    let bands = [args.band];
+    let sources = args
+        .inputs
+        .iter()
+        .map(|i| RasterSource::inspect(i, None, Some(&bands)))
+        .collect::<Result<Vec<_>, _>>()?;
+    ensure_same_grid(&sources)?;
+    let dates = dates_for(&args.inputs, time_re.as_ref(), args.dates.as_deref())?;
+    let mut order: Vec<usize> = (0..dates.len()).collect();
+    order.sort_by_key(|&i| dates[i]);
+    for w in order.windows(2) {
+        if dates[w[0]] == dates[w[1]] {
+            bail!(
+                "{} and {} have the same date {}; give one input per date",
+                args.inputs[w[0]],
+                args.inputs[w[1]],
+                dates[w[0]]
+            );
+        }
+    }
+    let mut qa = Vec::new();
+    if !args.qa.is_empty() {
+        if args.mask.is_none() {
+            bail!("--qa needs --mask to say which quality values are clear (for example --mask cmask)");
+        }
+        let qa_dates = dates_for(&args.qa, time_re.as_ref(), None)?;
+        let qa_sources = args
+            .qa
+            .iter()
+            .map(|q| RasterSource::inspect(q, None, Some(&[1])))
+            .collect::<Result<Vec<_>, _>>()?;
+        for &i in &order {
+            let Some(j) = qa_dates.iter().position(|d| *d == dates[i]) else {
+                bail!(
+                    "{}: no quality raster for its date {} among --qa; give one per input date",
+                    args.inputs[i],
+                    dates[i]
+                );
+            };
+            let q = qa_sources[j].clone();
+            let pair = [sources[i].clone(), q.clone()];
+            ensure_same_grid_ignoring_type(&pair)?;
+            qa.push(q);
+        }
+    } else if args.mask.is_some() {
+        bail!("--mask applies to quality rasters: pass them with --qa");
+    }
+    let sorted_dates: Vec<NaiveDate> = order.iter().map(|&i| dates[i]).collect();
+    let sources = order.into_iter().map(|i| sources[i].clone()).collect();
+    Ok(Series {
+        sources,
+        qa,
+        dates: sorted_dates,
+    })
+}
+
+/// QA rasters share the grid but usually not the data type.
+fn ensure_same_grid_ignoring_type(pair: &[RasterSource; 2]) -> anyhow::Result<()> {
+    let mut q = pair[1].clone();
+    q.bands.clone_from(&pair[0].bands);
+    ensure_same_grid(&[pair[0].clone(), q])?;
+    Ok(())
+}
+
+/// Runs `arco reconstruct`.
+pub fn run(args: &ReconstructArgs, printer: &Printer) -> anyhow::Result<ExitCode> {
+    let started = Instant::now();
+    let series = load_series(args)?;
+    let n = series.dates.len();
+    let season = match args.season {
+        Some(p) => p,
+        None => infer_season(&series.dates)?,
+    };
+    let params = swag_params(args, season);
+    let kernel = SwagKernel::new(n, &params)?;
+    if args.sg.as_ref().is_some_and(|v| v.len() != 2) {
+        bail!("--sg takes WINDOW,ORDER (for example --sg 5,2)");
+    }
+    if args
+        .valid_range
+        .as_ref()
+        .is_some_and(|v| v.len() != 2 || v[0] > v[1])
+    {
+        bail!("--valid-range takes LO,HI with LO <= HI (for example --valid-range 0,10000)");
+    }
+    let sg = args
+        .sg
+        .as_ref()
+        .map(|v| SavGol::new(v[0], v[1]))
+        .transpose()?;
+    if let Some(sg) = &sg {
+        if sg.window() > n {
+            bail!(
+                "--sg window {} is longer than the series ({n} dates); use a shorter window",
+                sg.window()
+            );
+        }
+    }
+    if args.block < 16 {
+        bail!("--block {} is too small; use 64 or more", args.block);
+    }
+    let first = &series.sources[0];
+    let dtype = first.dtype();
+    let nodata = args.nodata.or(first.bands[0].nodata);
+    let mask = Mask {
+        rule: args.mask.clone(),
+        nodata,
+        valid_range: args.valid_range.as_ref().map(|v| (v[0], v[1])),
+    };
+    std::fs::create_dir_all(&args.output).with_context(|| {
+        format!(
+            "{}: cannot create the output directory",
+            args.output.display()
+        )
+    })?;
+    let name = crate::commands::convert::common_stem(&args.inputs);
+    let date_names: Vec<String> = series
+        .dates
+        .iter()
+        .map(|d| d.format("%Y-%m-%d").to_string())
+        .collect();
+    let cog_targets: Vec<(PathBuf, PathBuf)> = date_names
+        .iter()
+        .map(|d| {
+            (
+                args.output.join(format!("{name}_{d}.tif")),
+                args.output.join(format!("{name}_quality_{d}.tif")),
+            )
+        })
+        .collect();
+    let zarr_targets = (
+        args.output.join(format!("{name}.zarr")),
+        args.output.join(format!("{name}_quality.zarr")),
+    );
+    if !args.overwrite {
+        let mut all: Vec<&Path> = Vec::new();
+        if args.to.contains(&Out::Cog) {
+            all.extend(
+                cog_targets
+                    .iter()
+                    .flat_map(|(a, b)| [a.as_path(), b.as_path()]),
+            );
+        }
+        if args.to.contains(&Out::Geozarr) {
+            all.extend([zarr_targets.0.as_path(), zarr_targets.1.as_path()]);
+        }
+        if let Some(p) = all.iter().find(|p| p.exists()) {
+            bail!(
+                "{}: already exists (pass --overwrite to replace it)",
+                p.display()
+            );
+        }
+    }
+
+    let tmp = TempDir(
+        args.output
+            .join(format!(".arco-reconstruct-{}", std::process::id())),
+    );
+    std::fs::create_dir_all(&tmp.0).with_context(|| {
+        format!(
+            "{}: cannot write in the output directory",
+            args.output.display()
+        )
+    })?;
+    // Unfillable pixels need a nodata: the input's, else NaN for floats, else
+    // the type's maximum for integers.
+    let out_nodata = nodata.or(if dtype.is_float() {
+        Some(f64::NAN)
+    } else {
+        Some(max_of(dtype))
+    });
+    let data_names: Vec<String> = date_names.iter().map(|d| format!("data_{d}.tif")).collect();
+    let qa_names: Vec<String> = date_names
+        .iter()
+        .map(|d| format!("quality_{d}.tif"))
+        .collect();
+    let mut data_frames = FrameWriter::create(&tmp.0, &data_names, first, dtype, out_nodata)?;
+    let mut qa_frames = FrameWriter::create(&tmp.0, &qa_names, first, DType::U8, None)?;
+
+    let reader = SeriesReader::open(&series.sources, args.band)?;
+    let qa_reader = if series.qa.is_empty() {
+        None
+    } else {
+        Some(SeriesReader::open(&series.qa, 1)?)
+    };
+    let windows = Window::tiles(first.width, first.height, args.block);
+    let bar = printer.progress("reconstruct");
+    arco_core::Progress::start(&bar, "windows", windows.len() as u64);
+    let mut counts = Counts::default();
+    let (mut raw, mut qraw) = (Vec::new(), Vec::new());
+    for win in &windows {
+        reader.read(win.to_owned(), &mut raw)?;
+        let mut data: Vec<f32> = raw.iter().map(|&v| v as f32).collect();
+        let masked = match &qa_reader {
+            Some(q) => {
+                q.read(*win, &mut qraw)?;
+                // Missing QA counts as not clear.
+                let qv: Vec<i64> = qraw
+                    .iter()
+                    .map(|&v| if v.is_nan() { i64::MIN } else { v as i64 })
+                    .collect();
+                mask.apply(&mut data, Some(&qv))?
+            }
+            None => mask.apply::<i64>(&mut data, None)?,
+        };
+        counts.masked += masked as u64;
+        let observed: Vec<bool> = data.iter().map(|v| !v.is_nan()).collect();
+        let mut qa = vec![0f32; data.len()];
+        kernel.fill_block_f32(&mut data, &mut qa, win.len())?;
+        let mut out: Vec<f64> = data.iter().map(|&v| f64::from(v)).collect();
+        if let Some(sg) = &sg {
+            for series in out.chunks_exact_mut(n) {
+                if series.iter().all(|v| !v.is_nan()) {
+                    sg.smooth(series)?;
+                }
+            }
+            // Observed samples keep their values: smoothing fills, it does not edit.
+            for ((o, &obs), &r) in out.iter_mut().zip(&observed).zip(&raw) {
+                if obs {
+                    *o = r;
+                }
+            }
+        }
+        let mut codes = vec![0f64; out.len()];
+        for i in 0..out.len() {
+            codes[i] = if observed[i] {
+                counts.observed += 1;
+                100.0
+            } else if out[i].is_nan() {
+                counts.unfillable += 1;
+                0.0
+            } else {
+                counts.filled += 1;
+                (f64::from(qa[i]) * 100.0).round().clamp(1.0, 99.0)
+            };
+        }
+        data_frames.write(*win, &out)?;
+        qa_frames.write(*win, &codes)?;
+        arco_core::Progress::advance(&bar, 1);
+    }
+    arco_core::Progress::finish(&bar);
+    let data_paths = data_frames.finish()?;
+    let qa_paths = qa_frames.finish()?;
+
+    let mut records: Vec<(Record, &'static str)> = Vec::new();
+    if args.to.contains(&Out::Cog) {
+        let opts = CogOptions {
+            overwrite: args.overwrite,
+            ..CogOptions::default()
+        };
+        let qa_opts = CogOptions {
+            overwrite: args.overwrite,
+            resampling: Some(arco_convert::Resampling::Mode),
+            ..CogOptions::default()
+        };
+        for (i, (dt, qt)) in cog_targets.iter().enumerate() {
+            let d = RasterSource::inspect(&data_paths[i].to_string_lossy(), None, None)?;
+            let q = RasterSource::inspect(&qa_paths[i].to_string_lossy(), None, None)?;
+            let mut rd = cog::write_cog(&d, dt, &opts, &arco_core::NoProgress)?;
+            let mut rq = cog::write_cog(&q, qt, &qa_opts, &arco_core::NoProgress)?;
+            let stamp = format!("{}T00:00:00Z", date_names[i]);
+            rd.datetimes = vec![stamp.clone()];
+            rq.datetimes = vec![stamp];
+            records.push((rd, "data"));
+            records.push((rq, "quality"));
+        }
+    }
+    if args.to.contains(&Out::Geozarr) {
+        let d: Vec<RasterSource> = data_paths
+            .iter()
+            .map(|p| RasterSource::inspect(&p.to_string_lossy(), None, None))
+            .collect::<Result<_, _>>()?;
+        let q: Vec<RasterSource> = qa_paths
+            .iter()
+            .map(|p| RasterSource::inspect(&p.to_string_lossy(), None, None))
+            .collect::<Result<_, _>>()?;
+        let opts = ZarrOptions {
+            overwrite: args.overwrite,
+            ..ZarrOptions::default()
+        };
+        let qopts = ZarrOptions {
+            overwrite: args.overwrite,
+            name: Some("quality".into()),
+            resampling: Some(arco_convert::Resampling::Mode),
+            ..ZarrOptions::default()
+        };
+        records.push((
+            write_geozarr(
+                &d,
+                Some(&series.dates),
+                &zarr_targets.0,
+                &opts,
+                &arco_core::NoProgress,
+            )?,
+            "data",
+        ));
+        records.push((
+            write_geozarr(
+                &q,
+                Some(&series.dates),
+                &zarr_targets.1,
+                &qopts,
+                &arco_core::NoProgress,
+            )?,
+            "quality",
+        ));
+    }
+    drop(tmp);
+
+    let elapsed = started.elapsed().as_secs_f64();
+    printer.line(&format!(
+        "{n} dates, season {season}: {} observed, {} filled, {} not fillable ({} masked by the rules)",
+        counts.observed, counts.filled, counts.unfillable, counts.masked
+    ));
+    printer.line(&format!(
+        "{} outputs in {} in {elapsed:.2} s",
+        records.len(),
+        args.output.display()
+    ));
+    if printer.json() {
+        let outputs: Vec<serde_json::Value> = records
+            .iter()
+            .map(|(r, role)| {
+                let mut v = serde_json::to_value(r).unwrap_or_default();
+                v["role"] = serde_json::json!(role);
+                v["datetime"] = serde_json::json!(r.datetimes.first());
+                v
+            })
+            .collect();
+        printer.emit_json(&serde_json::json!({
+            "command": "reconstruct",
+            "outputs": outputs,
+            "bands": [{"band": args.band, "observed": counts.observed, "filled": counts.filled, "unfillable": counts.unfillable, "masked": counts.masked}],
+            "swag": {"season": params.season, "att_seas": params.att_seas, "att_env": params.att_env, "future": params.future},
+            "sg": args.sg,
+            "elapsed_s": elapsed,
+        }))?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn max_of(dtype: DType) -> f64 {
+    match dtype {
+        DType::U8 => 255.0,
+        DType::U16 => 65535.0,
+        DType::I16 => 32767.0,
+        DType::U32 => 4_294_967_295.0,
+        DType::I32 => 2_147_483_647.0,
+        DType::F32 | DType::F64 => f64::NAN,
+    }
+}

@@ -1,0 +1,379 @@
+//! End-to-end tests of `arco reconstruct` on the real CBERS and MODIS series
+//! in `../shared/data`: gaps hidden on purpose are filled better than by
+//! linear interpolation, observed values are kept, the quality series says
+//! what happened, outputs pass the validators, and bad input fails cleanly.
+
+// Exact float comparisons are the point: observed values must be kept as
+// they are. The RMSE figures are printed for the record (cargo test -- --nocapture).
+#![allow(clippy::float_cmp, clippy::print_stdout)]
+
+use gdal::raster::Buffer;
+use gdal::{Dataset, DriverManager};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn arco(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_arco"))
+        .args(args)
+        .output()
+        .expect("run arco")
+}
+
+fn shared(sub: &str) -> PathBuf {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/data")
+        .join(sub);
+    assert!(
+        p.exists(),
+        "{} is missing: the tests read the shared samples beside the repository",
+        p.display()
+    );
+    p
+}
+
+fn files(dir: &Path, contains: &str) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            let name = p.file_name().unwrap().to_string_lossy();
+            name.contains(contains) && (name.ends_with(".tif") || name.ends_with(".jp2"))
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+fn read(path: &Path) -> Vec<f64> {
+    let ds = Dataset::open(path).unwrap();
+    ds.rasterband(1)
+        .unwrap()
+        .read_band_as::<f64>()
+        .unwrap()
+        .data()
+        .to_vec()
+}
+
+fn assert_ok(o: &Output, what: &str) {
+    assert!(
+        o.status.success(),
+        "{what} failed ({:?}):\n{}\n{}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+fn py(script: &str, args: &[&str]) -> Output {
+    let python = std::env::var("ARCO_PYTHON").map_or_else(
+        |_| Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python"),
+        PathBuf::from,
+    );
+    Command::new(python)
+        .arg(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/py")
+                .join(script),
+        )
+        .args(args)
+        .output()
+        .expect("run python")
+}
+
+/// Copies a series into `dir`, hiding a seeded 10 % of the valid samples
+/// (set to nodata). Returns the copies, the truth per date and the hidden mask.
+fn hide_ten_percent(
+    series: &[PathBuf],
+    dir: &Path,
+    nodata: f64,
+    seed: u64,
+) -> (Vec<PathBuf>, Vec<Vec<f64>>, Vec<Vec<bool>>) {
+    let mut state = seed;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let gtiff = DriverManager::get_driver_by_name("GTiff").unwrap();
+    let (mut copies, mut truth, mut hidden) = (Vec::new(), Vec::new(), Vec::new());
+    for src in series {
+        let ds = Dataset::open(src).unwrap();
+        let (w, h) = ds.raster_size();
+        let values = read(src);
+        let mut hide = vec![false; values.len()];
+        let mut out = values.clone();
+        for (i, v) in values.iter().enumerate() {
+            if *v != nodata && next() % 10 == 0 {
+                hide[i] = true;
+                out[i] = nodata;
+            }
+        }
+        let name = src
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .replace(".jp2", ".tif");
+        let path = dir.join(name);
+        let mut copy = gtiff
+            .create_with_band_type::<f64, _>(&path, w, h, 1)
+            .unwrap();
+        copy.set_geo_transform(&ds.geo_transform().unwrap())
+            .unwrap();
+        copy.set_spatial_ref(&ds.spatial_ref().unwrap()).unwrap();
+        let mut band = copy.rasterband(1).unwrap();
+        band.set_no_data_value(Some(nodata)).unwrap();
+        band.write((0, 0), (w, h), &mut Buffer::new((w, h), out))
+            .unwrap();
+        copies.push(path);
+        truth.push(values);
+        hidden.push(hide);
+    }
+    (copies, truth, hidden)
+}
+
+/// RMSE on the hidden samples of outputs `out` (one per date).
+fn rmse(out: &[Vec<f64>], truth: &[Vec<f64>], hidden: &[Vec<bool>]) -> f64 {
+    let (mut sum, mut n) = (0.0, 0usize);
+    for ((o, t), h) in out.iter().zip(truth).zip(hidden) {
+        for i in 0..o.len() {
+            if h[i] {
+                sum += (o[i] - t[i]).powi(2);
+                n += 1;
+            }
+        }
+    }
+    (sum / n as f64).sqrt()
+}
+
+/// Linear interpolation over time of the same gappy series, as the baseline.
+fn linear_baseline(copies: &[PathBuf], nodata: f64) -> Vec<Vec<f64>> {
+    let frames: Vec<Vec<f64>> = copies.iter().map(|p| read(p)).collect();
+    let (n, px) = (frames.len(), frames[0].len());
+    let mut out = vec![vec![0.0; px]; n];
+    let mut s = vec![0.0; n];
+    for p in 0..px {
+        for t in 0..n {
+            s[t] = if frames[t][p] == nodata {
+                f64::NAN
+            } else {
+                frames[t][p]
+            };
+        }
+        arco_reconstruct::linear_interp_fill(&mut s);
+        for t in 0..n {
+            out[t][p] = s[t];
+        }
+    }
+    out
+}
+
+fn run_and_read(
+    copies: &[PathBuf],
+    out: &Path,
+    extra: &[&str],
+) -> (Vec<Vec<f64>>, Vec<Vec<f64>>, serde_json::Value) {
+    let mut args = vec!["reconstruct"];
+    let c: Vec<String> = copies
+        .iter()
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
+    args.extend(c.iter().map(String::as_str));
+    args.extend(["-o", out.to_str().unwrap(), "--json", "--overwrite"]);
+    args.extend(extra);
+    let o = arco(&args);
+    assert_ok(&o, "arco reconstruct");
+    let summary: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let mut data = Vec::new();
+    let mut quality = Vec::new();
+    for rec in summary["outputs"].as_array().unwrap() {
+        let path = PathBuf::from(rec["path"].as_str().unwrap());
+        if path.extension().is_some_and(|e| e == "tif") {
+            match rec["role"].as_str().unwrap() {
+                "data" => data.push(read(&path)),
+                _ => quality.push(read(&path)),
+            }
+        }
+    }
+    (data, quality, summary)
+}
+
+#[test]
+fn cbers_hidden_gaps_swag_beats_linear_and_keeps_observations() {
+    let dir = tempfile::tempdir().unwrap();
+    let b13 = files(&shared("cbers-awfi"), "_B13_");
+    let (copies, truth, hidden) = hide_ten_percent(&b13, dir.path(), -9999.0, 7);
+    let out = dir.path().join("out");
+    let (swag, quality, summary) = run_and_read(&copies, &out, &["--to", "cog,geozarr"]);
+    let (swag_sg, _, _) = run_and_read(&copies, &dir.path().join("out_sg"), &["--sg", "5,2"]);
+    let linear = linear_baseline(&copies, -9999.0);
+    let (e_swag, e_sg, e_lin) = (
+        rmse(&swag, &truth, &hidden),
+        rmse(&swag_sg, &truth, &hidden),
+        rmse(&linear, &truth, &hidden),
+    );
+    println!("CBERS B13, 10 % hidden: RMSE SWAG {e_swag:.2}, SWAG+SG {e_sg:.2}, linear {e_lin:.2}");
+    assert!(
+        e_swag < e_lin,
+        "SWAG {e_swag} should beat linear interpolation {e_lin}"
+    );
+
+    let n_hidden: usize = hidden
+        .iter()
+        .map(|h| h.iter().filter(|x| **x).count())
+        .sum();
+    let band = &summary["bands"][0];
+    assert_eq!(
+        band["filled"].as_u64().unwrap() + band["unfillable"].as_u64().unwrap(),
+        n_hidden as u64
+    );
+    for t in 0..swag.len() {
+        for i in 0..swag[t].len() {
+            if hidden[t][i] {
+                assert!(
+                    (1.0..=99.0).contains(&quality[t][i]),
+                    "filled sample quality {}",
+                    quality[t][i]
+                );
+            } else {
+                assert_eq!(
+                    swag[t][i], truth[t][i],
+                    "observed value changed at date {t} pixel {i}"
+                );
+                assert_eq!(quality[t][i], 100.0);
+            }
+        }
+    }
+    // Every output is valid for the real readers.
+    let cogs: Vec<String> = summary["outputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["path"].as_str().unwrap().to_string())
+        .filter(|p| Path::new(p).extension().is_some_and(|e| e == "tif"))
+        .collect();
+    assert_eq!(cogs.len(), 2 * b13.len());
+    let refs: Vec<&str> = cogs.iter().map(String::as_str).collect();
+    assert_ok(&py("validate_cog.py", &refs), "validate reconstructed COGs");
+    let data_cogs: Vec<&str> = summary["outputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| {
+            r["role"] == "data"
+                && Path::new(r["path"].as_str().unwrap())
+                    .extension()
+                    .is_some_and(|e| e == "tif")
+        })
+        .map(|r| r["path"].as_str().unwrap())
+        .collect();
+    let store = out.join("CBERS-4_AWFI_022024_B13.zarr");
+    let mut check = vec![store.to_str().unwrap(), "--require-gdal", "--reference"];
+    check.extend(data_cogs);
+    assert_ok(&py("check_zarr.py", &check), "check the reconstructed cube");
+    assert!(
+        !std::fs::read_dir(&out).unwrap().any(|e| e
+            .unwrap()
+            .file_name()
+            .to_string_lossy()
+            .starts_with(".arco")),
+        "temporary frames left behind"
+    );
+}
+
+#[test]
+fn modis_hidden_gaps_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let series = files(&shared("modis-ndvi"), ".jp2");
+    let (copies, truth, hidden) = hide_ten_percent(&series, dir.path(), -3000.0, 11);
+    // Twelve roughly monthly dates: one sample per month, season 12.
+    let (swag, _, _) = run_and_read(&copies, &dir.path().join("o"), &["--season", "12"]);
+    let linear = linear_baseline(&copies, -3000.0);
+    let (e_swag, e_lin) = (rmse(&swag, &truth, &hidden), rmse(&linear, &truth, &hidden));
+    println!("MODIS NDVI, 10 % hidden: RMSE SWAG {e_swag:.1}, linear {e_lin:.1}");
+    assert!(e_swag.is_finite() && e_lin.is_finite());
+}
+
+#[test]
+fn bad_series_exit_2_and_leave_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = shared("cbers-awfi");
+    let b13: Vec<String> = files(&data, "_B13_")
+        .iter()
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
+    let masks: Vec<String> = files(&data, "_CMASK_")
+        .iter()
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
+    let out = dir.path().join("out");
+    let o_str = out.to_string_lossy().into_owned();
+    let check = |args: Vec<&str>, needle: &str| {
+        let o = arco(&args);
+        assert_eq!(
+            o.status.code(),
+            Some(2),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+        assert!(err.contains(needle), "expected '{needle}' in: {err}");
+        let left = std::fs::read_dir(&out).map_or(0, Iterator::count);
+        assert_eq!(left, 0, "outputs left behind");
+    };
+    // The same date twice.
+    let mut args = vec![
+        "reconstruct",
+        &b13[0],
+        &b13[1],
+        "-o",
+        &o_str,
+        "--dates",
+        "2018-02-02,2018-02-02",
+    ];
+    check(args.clone(), "same date");
+    // A quality raster missing for one date.
+    args = vec![
+        "reconstruct",
+        &b13[0],
+        &b13[1],
+        &b13[2],
+        "--qa",
+        &masks[0],
+        &masks[1],
+        "--mask",
+        "cmask",
+        "-o",
+        &o_str,
+    ];
+    check(args, "no quality raster");
+    // Grids that differ.
+    let modis = files(&shared("modis-ndvi"), ".jp2")[0]
+        .to_string_lossy()
+        .into_owned();
+    args = vec![
+        "reconstruct",
+        &b13[0],
+        &modis,
+        "-o",
+        &o_str,
+        "--dates",
+        "2018-02-02,2018-03-02",
+    ];
+    check(args, "not on the grid");
+    // A Savitzky-Golay window longer than the series.
+    args = vec![
+        "reconstruct",
+        &b13[0],
+        &b13[1],
+        &b13[2],
+        "-o",
+        &o_str,
+        "--sg",
+        "7,2",
+        "--season",
+        "23",
+    ];
+    check(args, "--sg window");
+}
