@@ -159,6 +159,9 @@ pub struct SwagKernel {
     /// window recursions are used only when both are < 1.
     alpha: f64,
     beta: f64,
+    /// Plan of the lane-parallel recursions; `None` when the window
+    /// recursions do not apply (then the scalar [`Self::add_lags`] path runs).
+    lanes: Option<LanePlan>,
 }
 
 /// Scratch buffers of one worker.
@@ -225,6 +228,207 @@ impl Sample for f32 {
 /// Pixels per rayon task in the block functions.
 const PIXELS_PER_TASK: usize = 256;
 
+/// Pixels filled side by side by the lane kernel: the recursions of
+/// `LANES` series are independent, so running them in step on
+/// `[f64; LANES]` values lets the compiler vectorise them and hides the
+/// latency of each serial chain.
+const LANES: usize = 4;
+
+/// One time step of `LANES` series.
+type Lane = [f64; LANES];
+
+/// A windowed geometric sum `sum_{j<len} rate^j a[..]`, updated by the
+/// first-order recursion `u = rate u + a_new - rate^len a_old`, and the
+/// weight it enters the output with.
+#[derive(Debug, Clone, Copy)]
+struct Window {
+    len: usize,
+    rate: f64,
+    rate_len: f64,
+    weight: f64,
+}
+
+impl Window {
+    /// A window that contributes nothing (weight 0, reads in range).
+    const NONE: Self = Self {
+        len: 1,
+        rate: 0.0,
+        rate_len: 0.0,
+        weight: 0.0,
+    };
+
+    fn new(len: usize, rate: f64, weight: f64) -> Self {
+        Self {
+            len,
+            rate,
+            rate_len: rate.powi(len as i32),
+            weight,
+        }
+    }
+}
+
+/// The window recursions of [`SwagKernel::add_lags`], laid out for the lane
+/// kernel: past lags `r = 0..P-1` on the forward strided sums `A`, future
+/// lags `r = 1..=min(P, n-1)` on the backward strided sums `B`, each split
+/// into the falling side (`r <= h1`, factor alpha) and the rising side
+/// (factor beta).
+#[derive(Debug, Clone)]
+struct LanePlan {
+    /// Zero rows before and after the strided sums, so every read of
+    /// `t +- lag` stays in range without a branch.
+    pad: usize,
+    past_hi: usize,
+    fut_hi: usize,
+    /// Past, `r = 0..=h1`: `u[t] = sum_{j<len} alpha^j A[t-j]`.
+    past1: Window,
+    /// Past, `r = h1+1..=past_hi`: `v[t] = sum_{j<len} beta^j A[t-past_hi+j]`.
+    past2: Window,
+    /// Future, `r = 1..=h1`: `u[t] = sum_{j<len} alpha^j B[t+1+j]`.
+    fut1: Window,
+    /// Future, `r = h1+1..=fut_hi`: `v[t] = sum_{j<len} beta^j B[t+fut_hi-j]`.
+    fut2: Window,
+    /// `1 / den_all[t]`.
+    inv_den_all: Vec<f64>,
+}
+
+impl LanePlan {
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        n: usize,
+        params: &SwagParams,
+        w: &[f64],
+        den_all: &[f64],
+        period: usize,
+        h1: usize,
+        alpha: f64,
+        beta: f64,
+    ) -> Self {
+        let past_hi = period - 1;
+        let past1 = Window::new(h1.min(past_hi) + 1, alpha, w[0]);
+        let past2 = if h1 < past_hi {
+            Window::new(past_hi - h1, beta, w[past_hi])
+        } else {
+            Window::NONE
+        };
+        let f = params.future;
+        let fut_hi = period.min(n - 1);
+        let (fut1, fut2) = if f != 0.0 && n > 1 {
+            let fut1 = if h1 >= 1 {
+                Window::new(h1.min(fut_hi), alpha, f * w[1])
+            } else {
+                Window::NONE
+            };
+            let s2 = h1 + 1;
+            let fut2 = if s2 <= fut_hi {
+                Window::new(fut_hi - s2 + 1, beta, f * w[fut_hi])
+            } else {
+                Window::NONE
+            };
+            (fut1, fut2)
+        } else {
+            (Window::NONE, Window::NONE)
+        };
+        Self {
+            pad: period + 1,
+            past_hi,
+            fut_hi,
+            past1,
+            past2,
+            fut1,
+            fut2,
+            inv_den_all: den_all.iter().map(|d| 1.0 / d).collect(),
+        }
+    }
+}
+
+/// Time-major buffers of one lane group (`[t][lane]`).
+struct LaneScratch {
+    /// Inputs with gaps as 0, and the 0/1 validity mask.
+    x: Vec<Lane>,
+    m: Vec<Lane>,
+    /// Forward and backward strided sums, `pad` zero rows on each side.
+    ax: Vec<Lane>,
+    am: Vec<Lane>,
+    bx: Vec<Lane>,
+    bm: Vec<Lane>,
+    /// Numerator and denominator; then the output and its quality.
+    num: Vec<Lane>,
+    den: Vec<Lane>,
+}
+
+impl LaneScratch {
+    fn new(n: usize, pad: usize) -> Self {
+        let z = [0.0; LANES];
+        Self {
+            x: vec![z; n],
+            m: vec![z; n],
+            ax: vec![z; n + 2 * pad],
+            am: vec![z; n + 2 * pad],
+            bx: vec![z; n + 2 * pad],
+            bm: vec![z; n + 2 * pad],
+            num: vec![z; n],
+            den: vec![z; n],
+        }
+    }
+}
+
+/// Output and quality of one step from the sums: observed samples are kept,
+/// gaps with support get `num / den`, the rest NaN (quality 0).
+#[inline]
+#[allow(clippy::too_many_arguments)]
+fn finish(
+    x: &Lane,
+    m: &Lane,
+    num: &Lane,
+    den: &Lane,
+    tf: f64,
+    thresh: &Lane,
+    inv_den_all: f64,
+    out: &mut Lane,
+    q: &mut Lane,
+) {
+    for l in 0..LANES {
+        let observed = m[l] != 0.0;
+        let supported = tf >= thresh[l];
+        let fill = if supported { num[l] / den[l] } else { f64::NAN };
+        let qa = if supported { den[l] * inv_den_all } else { 0.0 };
+        out[l] = if observed { x[l] } else { fill };
+        q[l] = if observed { 1.0 } else { qa };
+    }
+}
+
+/// `a + c * b`, lane by lane.
+#[inline]
+fn axpy(a: &Lane, c: f64, b: &Lane) -> Lane {
+    let mut r = [0.0; LANES];
+    for l in 0..LANES {
+        r[l] = a[l] + c * b[l];
+    }
+    r
+}
+
+/// `c * a`, lane by lane.
+#[inline]
+fn scale(c: f64, a: &Lane) -> Lane {
+    let mut r = [0.0; LANES];
+    for l in 0..LANES {
+        r[l] = c * a[l];
+    }
+    r
+}
+
+impl Window {
+    /// One step of the window recursion: `rate u + (new - rate^len old)`.
+    #[inline]
+    fn step(&self, u: &Lane, new: &Lane, old: &Lane) -> Lane {
+        let mut r = [0.0; LANES];
+        for l in 0..LANES {
+            r[l] = self.rate * u[l] + (new[l] - self.rate_len * old[l]);
+        }
+        r
+    }
+}
+
 impl SwagKernel {
     /// Precompute the kernel for series of length `n` (n >= 1).
     pub fn new(n: usize, params: &SwagParams) -> Result<Self> {
@@ -269,6 +473,8 @@ impl SwagKernel {
         let rho = 10f64.powf(-(params.att_env / 10.0) / n as f64);
         let alpha = 10f64.powf(-sd) * rho;
         let beta = 10f64.powf(-sd) / rho;
+        let lanes = (alpha < 1.0 && beta < 1.0)
+            .then(|| LanePlan::new(n, params, &w, &den_all, period, h1, alpha, beta));
         Ok(Self {
             n,
             params: *params,
@@ -280,6 +486,7 @@ impl SwagKernel {
             h1,
             alpha,
             beta,
+            lanes,
         })
     }
 
@@ -329,14 +536,14 @@ impl SwagKernel {
     /// Fill the gaps (NaN) of one series in place and write the quality.
     pub fn fill_f64(&self, y: &mut [f64], qa: &mut [f64]) -> Result<()> {
         self.check(y.len(), qa.len())?;
-        self.fill_one(y, qa, &mut Scratch::new(self.n));
+        self.fill_series(y, qa);
         Ok(())
     }
 
     /// Float32 version of [`Self::fill_f64`]; sums are accumulated in f64.
     pub fn fill_f32(&self, y: &mut [f32], qa: &mut [f32]) -> Result<()> {
         self.check(y.len(), qa.len())?;
-        self.fill_one(y, qa, &mut Scratch::new(self.n));
+        self.fill_series(y, qa);
         Ok(())
     }
 
@@ -368,15 +575,259 @@ impl SwagKernel {
             });
         }
         let step = self.n * PIXELS_PER_TASK;
-        data.par_chunks_mut(step)
-            .zip(qa.par_chunks_mut(step))
-            .for_each(|(d, q)| {
-                let mut s = Scratch::new(self.n);
-                for (y, qa) in d.chunks_exact_mut(self.n).zip(q.chunks_exact_mut(self.n)) {
-                    self.fill_one(y, qa, &mut s);
-                }
-            });
+        if let Some(plan) = &self.lanes {
+            let group = self.n * LANES;
+            data.par_chunks_mut(step)
+                .zip(qa.par_chunks_mut(step))
+                .for_each_init(
+                    || LaneScratch::new(self.n, plan.pad),
+                    |s, (d, q)| {
+                        for (y, qa) in d.chunks_mut(group).zip(q.chunks_mut(group)) {
+                            self.fill_group(plan, y, qa, s);
+                        }
+                    },
+                );
+        } else {
+            data.par_chunks_mut(step)
+                .zip(qa.par_chunks_mut(step))
+                .for_each_init(
+                    || Scratch::new(self.n),
+                    |s, (d, q)| {
+                        for (y, qa) in d.chunks_exact_mut(self.n).zip(q.chunks_exact_mut(self.n)) {
+                            self.fill_one(y, qa, s);
+                        }
+                    },
+                );
+        }
         Ok(())
+    }
+
+    /// One series, by the lane kernel where it applies (the same arithmetic
+    /// as a block, so a series fills bit-identically alone or in a block).
+    fn fill_series<T: Sample>(&self, y: &mut [T], qa: &mut [T]) {
+        if let Some(plan) = &self.lanes {
+            self.fill_group(plan, y, qa, &mut LaneScratch::new(self.n, plan.pad));
+        } else {
+            self.fill_one(y, qa, &mut Scratch::new(self.n));
+        }
+    }
+
+    /// Fill up to `LANES` pixel-major series (`y.len() / n` of them) side by
+    /// side; a short group is padded with empty series.
+    fn fill_group<T: Sample>(
+        &self,
+        plan: &LanePlan,
+        y: &mut [T],
+        qa: &mut [T],
+        s: &mut LaneScratch,
+    ) {
+        let n = self.n;
+        if y.len() == n * LANES {
+            self.fill_lanes(plan, y, qa, s);
+            return;
+        }
+        let mut yb = vec![T::NAN; n * LANES];
+        let mut qb = vec![T::ZERO; n * LANES];
+        yb[..y.len()].copy_from_slice(y);
+        self.fill_lanes(plan, &mut yb, &mut qb, s);
+        y.copy_from_slice(&yb[..y.len()]);
+        qa.copy_from_slice(&qb[..qa.len()]);
+    }
+
+    /// Fill exactly `LANES` pixel-major series side by side: gather into
+    /// time-major lanes, run the recursions of [`Self::sums`] on all lanes at
+    /// once, scatter the results back.
+    #[allow(clippy::needless_range_loop)]
+    fn fill_lanes<T: Sample>(
+        &self,
+        plan: &LanePlan,
+        y: &mut [T],
+        qa: &mut [T],
+        s: &mut LaneScratch,
+    ) {
+        let n = self.n;
+        let causal = self.params.future == 0.0;
+        // Gather the raw values (into `num`, free until the sums), then gaps
+        // become x = 0, m = 0 in a flat loop the compiler vectorises.
+        for (l, row) in y.chunks_exact(n).enumerate() {
+            for (rt, &v) in s.num[..n].iter_mut().zip(row) {
+                rt[l] = v.to_f64();
+            }
+        }
+        for ((&v, xv), mv) in s.num[..n]
+            .as_flattened()
+            .iter()
+            .zip(s.x[..n].as_flattened_mut())
+            .zip(s.m[..n].as_flattened_mut())
+        {
+            let ok = !v.is_nan();
+            *mv = if ok { 1.0 } else { 0.0 };
+            *xv = if ok { v } else { 0.0 };
+        }
+        let mut count = [0.0; LANES];
+        for mt in &s.m[..n] {
+            for l in 0..LANES {
+                count[l] += mt[l];
+            }
+        }
+        // thresh: first step with support (infinite: none).
+        let mut thresh = [f64::INFINITY; LANES];
+        let mut trivial = true;
+        for l in 0..LANES {
+            // count holds a whole number of steps, exact in f64.
+            let valid = count[l] as usize;
+            trivial &= valid == 0 || valid == n;
+            if let Some(first) = s.m[..n].iter().position(|m| m[l] != 0.0) {
+                thresh[l] = if causal { first as f64 } else { 0.0 };
+            }
+        }
+        if trivial {
+            // Every series is complete (kept as is) or empty (all NaN).
+            for ((yl, ql), th) in y
+                .chunks_exact_mut(n)
+                .zip(qa.chunks_exact_mut(n))
+                .zip(thresh)
+            {
+                if th.is_finite() {
+                    ql.fill(T::ONE);
+                } else {
+                    yl.fill(T::NAN);
+                    ql.fill(T::ZERO);
+                }
+            }
+            return;
+        }
+        self.lane_sums(plan, s, &thresh);
+        // Scatter.
+        for (l, (yl, ql)) in y
+            .chunks_exact_mut(n)
+            .zip(qa.chunks_exact_mut(n))
+            .enumerate()
+        {
+            for ((yv, qv), (o, q)) in yl
+                .iter_mut()
+                .zip(ql.iter_mut())
+                .zip(s.num[..n].iter().zip(&s.den[..n]))
+            {
+                *yv = T::from_f64(o[l]);
+                *qv = T::from_f64(q[l]);
+            }
+        }
+    }
+
+    /// The recursions of [`Self::sums`] and [`Self::add_lags`] on `LANES`
+    /// series at once, fused into passes over time (forward: `A` and the
+    /// falling past window; backward: `B`, the rising past window and the
+    /// falling future window; forward: the rising future window), then the
+    /// output and quality into `num` and `den`.
+    fn lane_sums(&self, plan: &LanePlan, s: &mut LaneScratch, thresh: &Lane) {
+        let n = self.n;
+        let (p, d) = (self.period, self.decay);
+        let pad = plan.pad;
+        let causal = self.params.future == 0.0;
+        let LaneScratch {
+            x,
+            m,
+            ax,
+            am,
+            bx,
+            bm,
+            num,
+            den,
+        } = s;
+        let (x, m) = (&x[..n], &m[..n]);
+        let (num, den) = (&mut num[..n], &mut den[..n]);
+        let z = [0.0; LANES];
+        // Forward: A = x + d A(-P); u = sum_{j<len} alpha^j A[t-j].
+        let w = plan.past1;
+        let (mut ux, mut um) = (z, z);
+        for t in 0..n {
+            let i = pad + t;
+            let cx = axpy(&x[t], d, &ax[i - p]);
+            let cm = axpy(&m[t], d, &am[i - p]);
+            ax[i] = cx;
+            am[i] = cm;
+            ux = w.step(&ux, &cx, &ax[i - w.len]);
+            um = w.step(&um, &cm, &am[i - w.len]);
+            num[t] = scale(w.weight, &ux);
+            den[t] = scale(w.weight, &um);
+        }
+        // Backward: rising past window v[t] = sum_{j<len} beta^j A[t-hi+j],
+        // started from v[n] so that every step is the same recursion.
+        let w2 = plan.past2;
+        let hi = plan.past_hi;
+        let (mut vx, mut vm) = (z, z);
+        for j in (0..w2.len).rev() {
+            vx = axpy(&ax[pad + n - hi + j], w2.rate, &vx);
+            vm = axpy(&am[pad + n - hi + j], w2.rate, &vm);
+        }
+        if causal {
+            for t in (0..n).rev() {
+                let i = pad + t;
+                vx = w2.step(&vx, &ax[i - hi], &ax[i - hi + w2.len]);
+                vm = w2.step(&vm, &am[i - hi], &am[i - hi + w2.len]);
+                let sn = axpy(&num[t], w2.weight, &vx);
+                let sd = axpy(&den[t], w2.weight, &vm);
+                let ida = plan.inv_den_all[t];
+                finish(
+                    &x[t],
+                    &m[t],
+                    &sn,
+                    &sd,
+                    t as f64,
+                    thresh,
+                    ida,
+                    &mut num[t],
+                    &mut den[t],
+                );
+            }
+            return;
+        }
+        // Backward, two-sided: B = x + d B(+P); rising past window; falling
+        // future window u[t] = sum_{j<len} alpha^j B[t+1+j].
+        let f1 = plan.fut1;
+        let (mut fx, mut fm) = (z, z);
+        for t in (0..n).rev() {
+            let i = pad + t;
+            let cx = axpy(&x[t], d, &bx[i + p]);
+            let cm = axpy(&m[t], d, &bm[i + p]);
+            bx[i] = cx;
+            bm[i] = cm;
+            vx = w2.step(&vx, &ax[i - hi], &ax[i - hi + w2.len]);
+            vm = w2.step(&vm, &am[i - hi], &am[i - hi + w2.len]);
+            fx = f1.step(&fx, &bx[i + 1], &bx[i + 1 + f1.len]);
+            fm = f1.step(&fm, &bm[i + 1], &bm[i + 1 + f1.len]);
+            num[t] = axpy(&axpy(&num[t], w2.weight, &vx), f1.weight, &fx);
+            den[t] = axpy(&axpy(&den[t], w2.weight, &vm), f1.weight, &fm);
+        }
+        // Forward: rising future window v[t] = sum_{j<len} beta^j
+        // B[t+hi-j], started from v[-1]; then the output.
+        let f2 = plan.fut2;
+        let hi = plan.fut_hi;
+        let (mut vx, mut vm) = (z, z);
+        for j in (0..f2.len).rev() {
+            vx = axpy(&bx[pad + hi - 1 - j], f2.rate, &vx);
+            vm = axpy(&bm[pad + hi - 1 - j], f2.rate, &vm);
+        }
+        for t in 0..n {
+            let i = pad + t;
+            vx = f2.step(&vx, &bx[i + hi], &bx[i + hi - f2.len]);
+            vm = f2.step(&vm, &bm[i + hi], &bm[i + hi - f2.len]);
+            let sn = axpy(&num[t], f2.weight, &vx);
+            let sd = axpy(&den[t], f2.weight, &vm);
+            let ida = plan.inv_den_all[t];
+            finish(
+                &x[t],
+                &m[t],
+                &sn,
+                &sd,
+                t as f64,
+                thresh,
+                ida,
+                &mut num[t],
+                &mut den[t],
+            );
+        }
     }
 
     #[allow(clippy::needless_range_loop)]

@@ -195,3 +195,53 @@ fn seasonal_sinusoid_recovered() {
     let rmse = (se / cnt as f64).sqrt();
     assert!(rmse < 0.015, "rmse {rmse}");
 }
+
+#[test]
+fn block_matches_single_series_and_direct_sum() {
+    // 4 * 8 + 5 pixels: full lane groups, a short group, several rayon tasks
+    // in spirit; mixed with complete and empty series.
+    let mut rng = Rng::new(7);
+    for (p, n, s, e, f) in SETS {
+        let k = SwagKernel::new(n, &params(p, s, e, f)).unwrap();
+        let npx = 37;
+        let mut data: Vec<f64> = Vec::with_capacity(npx * n);
+        for px in 0..npx {
+            for _ in 0..n {
+                let gap = match px {
+                    3 => false,
+                    10 => true,
+                    _ => rng.uniform() < 0.4,
+                };
+                data.push(if gap { f64::NAN } else { rng.normal() });
+            }
+        }
+        let mut block = data.clone();
+        let mut qb = vec![0.0; npx * n];
+        k.fill_block_f64(&mut block, &mut qb, npx).unwrap();
+        let data32: Vec<f32> = data.iter().map(|&v| v as f32).collect();
+        let mut block32 = data32.clone();
+        let mut qb32 = vec![0.0f32; npx * n];
+        k.fill_block_f32(&mut block32, &mut qb32, npx).unwrap();
+        for px in 0..npx {
+            let r = px * n..(px + 1) * n;
+            let (mut b, mut qd) = (data[r.clone()].to_vec(), vec![0.0; n]);
+            k.fill_direct_f64(&mut b, &mut qd).unwrap();
+            let (mut y32, mut q32) = (data32[r.clone()].to_vec(), vec![0.0f32; n]);
+            k.fill_f32(&mut y32, &mut q32).unwrap();
+            for t in 0..n {
+                let (a, qa) = (block[px * n + t], qb[px * n + t]);
+                assert!(
+                    (a.is_nan() && b[t].is_nan()) || (a - b[t]).abs() < 1e-10,
+                    "px {px} t {t}: {a} vs {}",
+                    b[t]
+                );
+                assert!((qa - qd[t]).abs() < 1e-10);
+                if !data[px * n + t].is_nan() {
+                    assert_eq!(a.to_bits(), data[px * n + t].to_bits());
+                }
+                assert_eq!(block32[px * n + t].to_bits(), y32[t].to_bits());
+                assert_eq!(qb32[px * n + t].to_bits(), q32[t].to_bits());
+            }
+        }
+    }
+}
