@@ -138,7 +138,10 @@ fn help_lists_verbs_and_teaches_by_example() {
     let o = arco(&["--help"]);
     assert_ok(&o, "arco --help");
     let text = String::from_utf8_lossy(&o.stdout);
-    assert!(text.contains("convert") && text.contains("view"), "{text}");
+    assert!(
+        text.contains("convert") && text.contains("reconstruct") && text.contains("view"),
+        "{text}"
+    );
     let o = arco(&["convert", "--help"]);
     let text = String::from_utf8_lossy(&o.stdout);
     assert!(
