@@ -2,7 +2,6 @@
 
 use crate::printer::Printer;
 use anyhow::{bail, Context};
-use arco_convert::dates::dates_for;
 use arco_convert::grid::ensure_same_grid;
 use arco_convert::zarr::{write_geozarr, ZarrCodec, ZarrOptions};
 use arco_convert::{cog, CogOptions, Compression, DType, Predictor, RasterSource, Resampling};
@@ -158,20 +157,8 @@ pub struct ConvertArgs {
     #[arg(long, value_name = "NAME", help_heading = "GeoZarr")]
     pub name: Option<String>,
 
-    /// Regex finding the date in each input's file name (first group = the
-    /// date: YYYY-MM-DD, YYYYMMDD or YYYYDDD) [default: tries those forms].
-    #[arg(long, value_name = "REGEX", help_heading = "Time")]
-    pub time_from: Option<String>,
-
-    /// Dates of the inputs, in input order (instead of --time-from).
-    #[arg(
-        long,
-        value_delimiter = ',',
-        value_name = "D,..",
-        conflicts_with = "time_from",
-        help_heading = "Time"
-    )]
-    pub dates: Option<Vec<String>>,
+    #[command(flatten)]
+    pub time: super::time::TimeArgs,
 }
 
 fn has_ext(p: &Path, exts: &[&str]) -> bool {
@@ -273,12 +260,6 @@ fn human_size(n: u64) -> String {
 pub fn run(args: &ConvertArgs, printer: &Printer) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let to = format_of(args)?;
-    let time_re = args
-        .time_from
-        .as_deref()
-        .map(regex::Regex::new)
-        .transpose()
-        .context("--time-from is not a valid regular expression")?;
     let sources = args
         .inputs
         .iter()
@@ -295,8 +276,8 @@ pub fn run(args: &ConvertArgs, printer: &Printer) -> anyhow::Result<ExitCode> {
         ),
     );
     let records = match to {
-        To::Cog => convert_cogs(args, &sources, time_re.as_ref(), printer)?,
-        To::Geozarr => vec![convert_geozarr(args, &sources, time_re.as_ref(), printer)?],
+        To::Cog => convert_cogs(args, &sources, printer)?,
+        To::Geozarr => vec![convert_geozarr(args, &sources, printer)?],
     };
     let elapsed = started.elapsed().as_secs_f64();
     for r in &records {
@@ -362,7 +343,6 @@ fn cog_options(args: &ConvertArgs) -> anyhow::Result<CogOptions> {
 fn convert_cogs(
     args: &ConvertArgs,
     sources: &[RasterSource],
-    time_re: Option<&regex::Regex>,
     printer: &Printer,
 ) -> anyhow::Result<Vec<Record>> {
     let opts = cog_options(args)?;
@@ -371,8 +351,8 @@ fn convert_cogs(
         bail!("-o {} names one file but {} inputs were given; pass a directory as -o to get one COG per input", args.output.display(), sources.len());
     }
     // Dates are optional for COGs: attach them when asked for.
-    let dates = if time_re.is_some() || args.dates.is_some() {
-        Some(dates_for(&args.inputs, time_re, args.dates.as_deref())?)
+    let dates = if args.time.given() {
+        Some(args.time.dates_of(&args.inputs)?)
     } else {
         None
     };
@@ -434,7 +414,6 @@ fn convert_cogs(
 fn convert_geozarr(
     args: &ConvertArgs,
     sources: &[RasterSource],
-    time_re: Option<&regex::Regex>,
     printer: &Printer,
 ) -> anyhow::Result<Record> {
     ensure_same_grid(sources)?;
@@ -450,9 +429,9 @@ fn convert_geozarr(
                 .map_err(|_| anyhow::anyhow!("--overviews: '{n}' is not a number or 'none'"))?,
         ),
     };
-    let cube = sources.len() > 1 || args.time_from.is_some() || args.dates.is_some();
+    let cube = sources.len() > 1 || args.time.given();
     let dates = if cube {
-        Some(dates_for(&args.inputs, time_re, args.dates.as_deref())?)
+        Some(args.time.dates_of(&args.inputs)?)
     } else {
         None
     };

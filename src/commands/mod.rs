@@ -2,6 +2,7 @@
 
 pub mod convert;
 pub mod reconstruct;
+pub mod time;
 pub mod view;
 
 use crate::cli::Command;

@@ -9,7 +9,6 @@
 
 use crate::printer::Printer;
 use anyhow::{bail, Context};
-use arco_convert::dates::dates_for;
 use arco_convert::grid::ensure_same_grid;
 use arco_convert::series::{FrameWriter, SeriesReader, Window};
 use arco_convert::zarr::{write_geozarr, ZarrOptions};
@@ -142,19 +141,8 @@ pub struct ReconstructArgs {
     )]
     pub sg: Option<Vec<usize>>,
 
-    /// Regex finding the date in each file name (first group).
-    #[arg(long, value_name = "REGEX", help_heading = "Time")]
-    pub time_from: Option<String>,
-
-    /// Dates of the inputs, in input order.
-    #[arg(
-        long,
-        value_delimiter = ',',
-        value_name = "D,..",
-        conflicts_with = "time_from",
-        help_heading = "Time"
-    )]
-    pub dates: Option<Vec<String>>,
+    #[command(flatten)]
+    pub time: super::time::TimeArgs,
 
     /// Window edge in pixels processed at once (memory: edge^2 x dates x 12 bytes).
     #[arg(long, default_value_t = 256, value_name = "PX")]
@@ -220,12 +208,6 @@ fn load_series(args: &ReconstructArgs) -> anyhow::Result<Series> {
     if args.inputs.len() < 2 {
         bail!("reconstruct needs a series: give at least two dated inputs");
     }
-    let time_re = args
-        .time_from
-        .as_deref()
-        .map(regex::Regex::new)
-        .transpose()
-        .context("--time-from is not a valid regular expression")?;
     let bands = [args.band];
     let sources = args
         .inputs
@@ -233,7 +215,7 @@ fn load_series(args: &ReconstructArgs) -> anyhow::Result<Series> {
         .map(|i| RasterSource::inspect(i, None, Some(&bands)))
         .collect::<Result<Vec<_>, _>>()?;
     ensure_same_grid(&sources)?;
-    let dates = dates_for(&args.inputs, time_re.as_ref(), args.dates.as_deref())?;
+    let dates = args.time.dates_of(&args.inputs)?;
     let mut order: Vec<usize> = (0..dates.len()).collect();
     order.sort_by_key(|&i| dates[i]);
     for w in order.windows(2) {
@@ -251,7 +233,7 @@ fn load_series(args: &ReconstructArgs) -> anyhow::Result<Series> {
         if args.mask.is_none() {
             bail!("--qa needs --mask to say which quality values are clear (for example --mask cmask)");
         }
-        let qa_dates = dates_for(&args.qa, time_re.as_ref(), None)?;
+        let qa_dates = args.time.dates_from_names(&args.qa)?;
         let qa_sources = args
             .qa
             .iter()
