@@ -377,3 +377,59 @@ fn bad_series_exit_2_and_leave_nothing() {
     ];
     check(args, "--sg window");
 }
+
+#[test]
+fn cbers_monthly_aggregation_means_the_dates_of_each_month() {
+    let dir = tempfile::tempdir().unwrap();
+    let b13 = files(&shared("cbers-awfi"), "_B13_");
+    let out = dir.path().join("monthly");
+    let mut args = vec!["reconstruct".to_string()];
+    args.extend(b13.iter().map(|p| p.to_string_lossy().into_owned()));
+    args.extend(["-o", out.to_str().unwrap(), "--aggregate", "1M", "--json"].map(String::from));
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let o = arco(&refs);
+    assert_ok(&o, "reconstruct --aggregate 1M");
+    let summary: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(summary["swag"]["season"], 12, "season from the cadence");
+    let data: Vec<&serde_json::Value> = summary["outputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["role"] == "data")
+        .collect();
+    // 2018-02-02 .. 2018-08-29: February to August.
+    let dates: Vec<&str> = data
+        .iter()
+        .map(|r| r["datetime"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        dates,
+        [
+            "2018-02-01T00:00:00Z",
+            "2018-03-01T00:00:00Z",
+            "2018-04-01T00:00:00Z",
+            "2018-05-01T00:00:00Z",
+            "2018-06-01T00:00:00Z",
+            "2018-07-01T00:00:00Z",
+            "2018-08-01T00:00:00Z"
+        ]
+    );
+    // February holds 2018-02-02 and 2018-02-18: its value is their mean
+    // wherever both are valid (rounded to the integer type).
+    let (a, b) = (read(&b13[0]), read(&b13[1]));
+    let feb = read(Path::new(data[0]["path"].as_str().unwrap()));
+    let mut checked = 0;
+    for i in 0..feb.len() {
+        if a[i] != -9999.0 && b[i] != -9999.0 {
+            assert!(
+                (feb[i] - (a[i] + b[i]) / 2.0).abs() <= 0.5,
+                "pixel {i}: {} vs mean of {} and {}",
+                feb[i],
+                a[i],
+                b[i]
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked > 2000, "{checked} pixels checked");
+}

@@ -14,7 +14,9 @@ use arco_convert::series::{FrameWriter, SeriesReader, Window};
 use arco_convert::zarr::{write_geozarr, ZarrOptions};
 use arco_convert::{cog, CogOptions, DType, RasterSource};
 use arco_core::Record;
-use arco_reconstruct::{Mask, QaRule, SavGol, SwagKernel, SwagParams};
+use arco_reconstruct::aggregate::{aggregate, assign};
+use arco_reconstruct::layout::pixel_to_time_major;
+use arco_reconstruct::{Cadence, Mask, QaRule, SavGol, Statistic, SwagKernel, SwagParams};
 use chrono::NaiveDate;
 use clap::{Args, ValueEnum};
 use std::path::{Path, PathBuf};
@@ -43,6 +45,17 @@ pub enum Out {
     Cog,
     /// One GeoZarr cube.
     Geozarr,
+}
+
+/// Aggregation statistics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Stat {
+    /// Mean of the clear samples.
+    Mean,
+    /// Median of the clear samples.
+    Median,
+    /// Mean weighted by each image's clear fraction.
+    Weighted,
 }
 
 /// SWAG parameter presets.
@@ -106,6 +119,17 @@ pub struct ReconstructArgs {
         help_heading = "Masking"
     )]
     pub valid_range: Option<Vec<f64>>,
+
+    /// Regroup to a regular cadence before filling: 16D, 1M, 2M (bimonthly), 1Y...
+    /// Frames start on the calendar (1 January, month starts).
+    #[arg(long, value_name = "CADENCE", help_heading = "Aggregation")]
+    pub aggregate: Option<Cadence>,
+
+    /// Statistic of the clear samples of each frame: mean, median, or
+    /// weighted (mean weighted by each image's clear fraction within the
+    /// processing window, as the Landsat ARD2 production did per scene).
+    #[arg(long, value_enum, default_value = "mean", help_heading = "Aggregation")]
+    pub stat: Stat,
 
     /// SWAG parameter preset.
     #[arg(
@@ -276,10 +300,29 @@ fn ensure_same_grid_ignoring_type(pair: &[RasterSource; 2]) -> anyhow::Result<()
 pub fn run(args: &ReconstructArgs, printer: &Printer) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let series = load_series(args)?;
-    let n = series.dates.len();
-    let season = match args.season {
-        Some(p) => p,
-        None => infer_season(&series.dates)?,
+    let n_dates = series.dates.len();
+    // With --aggregate, the series to fill is the frames of the cadence.
+    let (out_dates, frame_of) = match args.aggregate {
+        Some(c) => {
+            let frames = c.frames(series.dates[0], series.dates[n_dates - 1])?;
+            let frame_of = assign(&frames, &series.dates);
+            (
+                frames.iter().map(|f| f.start).collect::<Vec<_>>(),
+                Some(frame_of),
+            )
+        }
+        None => (series.dates.clone(), None),
+    };
+    let n = out_dates.len();
+    let season = match (args.season, args.aggregate) {
+        (Some(p), _) => p,
+        (None, Some(c)) => c.season()?,
+        (None, None) => infer_season(&series.dates)?,
+    };
+    let stat = match args.stat {
+        Stat::Mean => Statistic::Mean,
+        Stat::Median => Statistic::Median,
+        Stat::Weighted => Statistic::ClearWeightedMean,
     };
     let params = swag_params(args, season);
     let kernel = SwagKernel::new(n, &params)?;
@@ -324,8 +367,7 @@ pub fn run(args: &ReconstructArgs, printer: &Printer) -> anyhow::Result<ExitCode
         )
     })?;
     let name = crate::commands::convert::common_stem(&args.inputs);
-    let date_names: Vec<String> = series
-        .dates
+    let date_names: Vec<String> = out_dates
         .iter()
         .map(|d| d.format("%Y-%m-%d").to_string())
         .collect();
@@ -414,6 +456,13 @@ pub fn run(args: &ReconstructArgs, printer: &Printer) -> anyhow::Result<ExitCode
             None => mask.apply::<i64>(&mut data, None)?,
         };
         counts.masked += masked as u64;
+        if let Some(frame_of) = &frame_of {
+            let tm = pixel_to_time_major(&data, n_dates, win.len());
+            let images: Vec<&[f32]> = tm.chunks_exact(win.len()).collect();
+            data = aggregate(&images, frame_of, n, stat, None)?;
+        }
+        // What was observed (after masking and aggregation) stays as it is.
+        let before = data.clone();
         let observed: Vec<bool> = data.iter().map(|v| !v.is_nan()).collect();
         let mut qa = vec![0f32; data.len()];
         kernel.fill_block_f32(&mut data, &mut qa, win.len())?;
@@ -425,9 +474,9 @@ pub fn run(args: &ReconstructArgs, printer: &Printer) -> anyhow::Result<ExitCode
                 }
             }
             // Observed samples keep their values: smoothing fills, it does not edit.
-            for ((o, &obs), &r) in out.iter_mut().zip(&observed).zip(&raw) {
+            for ((o, &obs), &b) in out.iter_mut().zip(&observed).zip(&before) {
                 if obs {
-                    *o = r;
+                    *o = f64::from(b);
                 }
             }
         }
@@ -497,7 +546,7 @@ pub fn run(args: &ReconstructArgs, printer: &Printer) -> anyhow::Result<ExitCode
         records.push((
             write_geozarr(
                 &d,
-                Some(&series.dates),
+                Some(&out_dates),
                 &zarr_targets.0,
                 &opts,
                 &arco_core::NoProgress,
@@ -507,7 +556,7 @@ pub fn run(args: &ReconstructArgs, printer: &Printer) -> anyhow::Result<ExitCode
         records.push((
             write_geozarr(
                 &q,
-                Some(&series.dates),
+                Some(&out_dates),
                 &zarr_targets.1,
                 &qopts,
                 &arco_core::NoProgress,
