@@ -422,7 +422,7 @@ fn cbers_monthly_aggregation_means_the_dates_of_each_month() {
     for i in 0..feb.len() {
         if a[i] != -9999.0 && b[i] != -9999.0 {
             assert!(
-                (feb[i] - (a[i] + b[i]) / 2.0).abs() <= 0.5,
+                (feb[i] - f64::midpoint(a[i], b[i])).abs() <= 0.5,
                 "pixel {i}: {} vs mean of {} and {}",
                 feb[i],
                 a[i],
