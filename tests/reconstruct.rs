@@ -433,3 +433,22 @@ fn cbers_monthly_aggregation_means_the_dates_of_each_month() {
     }
     assert!(checked > 2000, "{checked} pixels checked");
 }
+
+#[test]
+fn a_geozarr_cube_input_gives_the_same_result_as_its_rasters() {
+    let dir = tempfile::tempdir().unwrap();
+    let b13 = files(&shared("cbers-awfi"), "_B13_");
+    let (copies, _, _) = hide_ten_percent(&b13, dir.path(), -9999.0, 3);
+    let cube = dir.path().join("b13.zarr");
+    let mut args = vec!["convert".to_string()];
+    args.extend(copies.iter().map(|p| p.to_string_lossy().into_owned()));
+    args.extend(["-o", cube.to_str().unwrap(), "--quiet"].map(String::from));
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    assert_ok(&arco(&refs), "rasters to a cube");
+    let (from_rasters, q1, _) = run_and_read(&copies, &dir.path().join("a"), &[]);
+    let (from_cube, q2, summary) = run_and_read(&[cube], &dir.path().join("b"), &[]);
+    assert_eq!(from_cube.len(), 14);
+    assert_eq!(from_cube, from_rasters);
+    assert_eq!(q1, q2);
+    assert!(summary["bands"][0]["filled"].as_u64().unwrap() > 3000);
+}

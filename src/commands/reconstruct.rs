@@ -10,8 +10,8 @@
 use crate::printer::Printer;
 use anyhow::{bail, Context};
 use arco_convert::grid::ensure_same_grid;
-use arco_convert::series::{FrameWriter, SeriesReader, Window};
-use arco_convert::zarr::{write_geozarr, ZarrOptions};
+use arco_convert::series::{FrameWriter, Grid, SeriesReader, Window};
+use arco_convert::zarr::{write_geozarr, ZarrCube, ZarrOptions};
 use arco_convert::{cog, CogOptions, DType, RasterSource};
 use arco_core::Record;
 use arco_reconstruct::aggregate::{aggregate, assign};
@@ -228,6 +228,89 @@ struct Series {
     dates: Vec<NaiveDate>,
 }
 
+/// What is reconstructed: dated rasters (with optional QA rasters), or a
+/// `(time, y, x)` GeoZarr cube written by arco.
+#[allow(clippy::large_enum_variant)] // one value per run
+enum Input {
+    Rasters {
+        series: Series,
+        reader: SeriesReader,
+        qa: Option<SeriesReader>,
+    },
+    Cube(ZarrCube),
+}
+
+impl Input {
+    fn open(args: &ReconstructArgs) -> anyhow::Result<Self> {
+        let one = Path::new(&args.inputs[0]);
+        if args.inputs.len() == 1 && one.join("zarr.json").is_file() {
+            if !args.qa.is_empty() || args.mask.is_some() {
+                bail!("--qa and --mask apply to raster series; in a cube, gaps are its fill value (or use --valid-range)");
+            }
+            return Ok(Input::Cube(ZarrCube::open(one, None)?));
+        }
+        let series = load_series(args)?;
+        let reader = SeriesReader::open(&series.sources, args.band)?;
+        let qa = if series.qa.is_empty() {
+            None
+        } else {
+            Some(SeriesReader::open(&series.qa, 1)?)
+        };
+        Ok(Input::Rasters { series, reader, qa })
+    }
+
+    fn dates(&self) -> &[NaiveDate] {
+        match self {
+            Input::Rasters { series, .. } => &series.dates,
+            Input::Cube(c) => &c.dates,
+        }
+    }
+
+    fn grid(&self) -> Grid {
+        match self {
+            Input::Rasters { series, .. } => Grid::of(&series.sources[0]),
+            Input::Cube(c) => Grid {
+                width: c.width,
+                height: c.height,
+                geotransform: Some(c.geotransform),
+                wkt: c.crs.as_ref().map(|x| x.wkt2.clone()),
+            },
+        }
+    }
+
+    fn dtype(&self) -> DType {
+        match self {
+            Input::Rasters { series, .. } => series.sources[0].dtype(),
+            Input::Cube(c) => c.dtype,
+        }
+    }
+
+    fn nodata(&self) -> Option<f64> {
+        match self {
+            Input::Rasters { series, .. } => series.sources[0].bands[0].nodata,
+            Input::Cube(c) => c.nodata.filter(|v| !v.is_nan()),
+        }
+    }
+
+    /// Reads a window (pixel-major); returns the QA values when there are some.
+    fn read(&self, win: Window, data: &mut Vec<f64>, qa: &mut Vec<f64>) -> anyhow::Result<bool> {
+        match self {
+            Input::Rasters { reader, qa: q, .. } => {
+                reader.read(win, data)?;
+                if let Some(q) = q {
+                    q.read(win, qa)?;
+                    return Ok(true);
+                }
+                Ok(false)
+            }
+            Input::Cube(c) => {
+                c.read(win, data)?;
+                Ok(false)
+            }
+        }
+    }
+}
+
 fn load_series(args: &ReconstructArgs) -> anyhow::Result<Series> {
     if args.inputs.len() < 2 {
         bail!("reconstruct needs a series: give at least two dated inputs");
@@ -299,25 +382,26 @@ fn ensure_same_grid_ignoring_type(pair: &[RasterSource; 2]) -> anyhow::Result<()
 /// Runs `arco reconstruct`.
 pub fn run(args: &ReconstructArgs, printer: &Printer) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
-    let series = load_series(args)?;
-    let n_dates = series.dates.len();
+    let input = Input::open(args)?;
+    let in_dates = input.dates().to_vec();
+    let n_dates = in_dates.len();
     // With --aggregate, the series to fill is the frames of the cadence.
     let (out_dates, frame_of) = match args.aggregate {
         Some(c) => {
-            let frames = c.frames(series.dates[0], series.dates[n_dates - 1])?;
-            let frame_of = assign(&frames, &series.dates);
+            let frames = c.frames(in_dates[0], in_dates[n_dates - 1])?;
+            let frame_of = assign(&frames, &in_dates);
             (
                 frames.iter().map(|f| f.start).collect::<Vec<_>>(),
                 Some(frame_of),
             )
         }
-        None => (series.dates.clone(), None),
+        None => (in_dates.clone(), None),
     };
     let n = out_dates.len();
     let season = match (args.season, args.aggregate) {
         (Some(p), _) => p,
         (None, Some(c)) => c.season()?,
-        (None, None) => infer_season(&series.dates)?,
+        (None, None) => infer_season(&in_dates)?,
     };
     let stat = match args.stat {
         Stat::Mean => Statistic::Mean,
@@ -352,9 +436,9 @@ pub fn run(args: &ReconstructArgs, printer: &Printer) -> anyhow::Result<ExitCode
     if args.block < 16 {
         bail!("--block {} is too small; use 64 or more", args.block);
     }
-    let first = &series.sources[0];
-    let dtype = first.dtype();
-    let nodata = args.nodata.or(first.bands[0].nodata);
+    let grid = input.grid();
+    let dtype = input.dtype();
+    let nodata = args.nodata.or(input.nodata());
     let mask = Mask {
         rule: args.mask.clone(),
         nodata,
@@ -426,34 +510,26 @@ pub fn run(args: &ReconstructArgs, printer: &Printer) -> anyhow::Result<ExitCode
         .iter()
         .map(|d| format!("quality_{d}.tif"))
         .collect();
-    let mut data_frames = FrameWriter::create(&tmp.0, &data_names, first, dtype, out_nodata)?;
-    let mut qa_frames = FrameWriter::create(&tmp.0, &qa_names, first, DType::U8, None)?;
+    let mut data_frames = FrameWriter::create(&tmp.0, &data_names, &grid, dtype, out_nodata)?;
+    let mut qa_frames = FrameWriter::create(&tmp.0, &qa_names, &grid, DType::U8, None)?;
 
-    let reader = SeriesReader::open(&series.sources, args.band)?;
-    let qa_reader = if series.qa.is_empty() {
-        None
-    } else {
-        Some(SeriesReader::open(&series.qa, 1)?)
-    };
-    let windows = Window::tiles(first.width, first.height, args.block);
+    let windows = Window::tiles(grid.width, grid.height, args.block);
     let bar = printer.progress("reconstruct");
     arco_core::Progress::start(&bar, "windows", windows.len() as u64);
     let mut counts = Counts::default();
     let (mut raw, mut qraw) = (Vec::new(), Vec::new());
     for win in &windows {
-        reader.read(win.to_owned(), &mut raw)?;
+        let has_qa = input.read(*win, &mut raw, &mut qraw)?;
         let mut data: Vec<f32> = raw.iter().map(|&v| v as f32).collect();
-        let masked = match &qa_reader {
-            Some(q) => {
-                q.read(*win, &mut qraw)?;
-                // Missing QA counts as not clear.
-                let qv: Vec<i64> = qraw
-                    .iter()
-                    .map(|&v| if v.is_nan() { i64::MIN } else { v as i64 })
-                    .collect();
-                mask.apply(&mut data, Some(&qv))?
-            }
-            None => mask.apply::<i64>(&mut data, None)?,
+        let masked = if has_qa {
+            // Missing QA counts as not clear.
+            let qv: Vec<i64> = qraw
+                .iter()
+                .map(|&v| if v.is_nan() { i64::MIN } else { v as i64 })
+                .collect();
+            mask.apply(&mut data, Some(&qv))?
+        } else {
+            mask.apply::<i64>(&mut data, None)?
         };
         counts.masked += masked as u64;
         if let Some(frame_of) = &frame_of {

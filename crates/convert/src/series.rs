@@ -120,6 +120,31 @@ impl SeriesReader {
     }
 }
 
+/// The grid frames are written on.
+#[derive(Debug, Clone)]
+pub struct Grid {
+    /// Width in pixels.
+    pub width: usize,
+    /// Height in pixels.
+    pub height: usize,
+    /// Geotransform, when georeferenced.
+    pub geotransform: Option<[f64; 6]>,
+    /// CRS as WKT, when known.
+    pub wkt: Option<String>,
+}
+
+impl Grid {
+    /// The grid of a raster.
+    pub fn of(src: &RasterSource) -> Self {
+        Self {
+            width: src.width,
+            height: src.height,
+            geotransform: src.georeferenced.then_some(src.geotransform),
+            wkt: src.crs.as_ref().map(|c| c.wkt2.clone()),
+        }
+    }
+}
+
 /// One raster per date, written window by window from pixel-major buffers.
 pub struct FrameWriter {
     paths: Vec<PathBuf>,
@@ -129,12 +154,12 @@ pub struct FrameWriter {
 
 impl FrameWriter {
     /// Creates `names` (file names) in `dir` as tiled GeoTIFFs of `dtype` on
-    /// the grid of `like`, zstd level 1: temporary frames, read again by the
-    /// COG and GeoZarr writers.
+    /// `grid`, zstd level 1: temporary frames, read again by the COG and
+    /// GeoZarr writers.
     pub fn create(
         dir: &Path,
         names: &[String],
-        like: &RasterSource,
+        grid: &Grid,
         dtype: DType,
         nodata: Option<f64>,
     ) -> Result<Self> {
@@ -147,8 +172,11 @@ impl FrameWriter {
             "ZSTD_LEVEL=1",
             "BIGTIFF=IF_SAFER",
         ]);
-        let like_ds = like.open()?;
-        let srs = like_ds.spatial_ref().ok();
+        let srs = grid
+            .wkt
+            .as_deref()
+            .and_then(|w| gdal::spatial_ref::SpatialRef::from_wkt(w).ok());
+        let like = grid;
         let mut paths = Vec::with_capacity(names.len());
         let mut datasets = Vec::with_capacity(names.len());
         for name in names {
@@ -205,8 +233,8 @@ impl FrameWriter {
                 ),
             }
             .map_err(|e| ConvertError::output(&path, e))?;
-            if like.georeferenced {
-                ds.set_geo_transform(&like.geotransform)?;
+            if let Some(gt) = &like.geotransform {
+                ds.set_geo_transform(gt)?;
             }
             if let Some(srs) = &srs {
                 ds.set_spatial_ref(srs)?;
@@ -300,7 +328,9 @@ mod tests {
         }
         let like = RasterSource::inspect(src_path.to_str().unwrap(), None, None).unwrap();
         let names = vec!["t0.tif".to_string(), "t1.tif".to_string()];
-        let mut w = FrameWriter::create(dir.path(), &names, &like, DType::U16, Some(0.0)).unwrap();
+        let mut w =
+            FrameWriter::create(dir.path(), &names, &Grid::of(&like), DType::U16, Some(0.0))
+                .unwrap();
         let win = Window {
             x: 1,
             y: 1,

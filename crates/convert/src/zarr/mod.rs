@@ -45,6 +45,7 @@
 
 mod attrs;
 mod plan;
+mod read;
 mod store;
 mod writer;
 
@@ -60,6 +61,7 @@ use arco_core::{Format, Progress, Record};
 use chrono::NaiveDate;
 use plan::{invalid, plan, LevelPlan, ZarrPlan};
 pub use plan::{ZarrCodec, ZarrOptions};
+pub use read::ZarrCube;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use std::fmt;
