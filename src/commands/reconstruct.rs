@@ -168,7 +168,8 @@ pub struct ReconstructArgs {
     #[command(flatten)]
     pub time: super::time::TimeArgs,
 
-    /// Window edge in pixels processed at once (memory: edge^2 x dates x 12 bytes).
+    /// Window edge in pixels processed at once, a multiple of 16
+    /// (memory: about edge^2 x dates x 40 bytes).
     #[arg(long, default_value_t = 256, value_name = "PX")]
     pub block: usize,
 }
@@ -433,8 +434,11 @@ pub fn run(args: &ReconstructArgs, printer: &Printer) -> anyhow::Result<ExitCode
             );
         }
     }
-    if args.block < 16 {
-        bail!("--block {} is too small; use 64 or more", args.block);
+    if args.block < 16 || args.block % 16 != 0 {
+        bail!(
+            "--block {} must be a multiple of 16 (256 is the usual choice)",
+            args.block
+        );
     }
     let grid = input.grid();
     let dtype = input.dtype();
@@ -510,9 +514,14 @@ pub fn run(args: &ReconstructArgs, printer: &Printer) -> anyhow::Result<ExitCode
         .iter()
         .map(|d| format!("quality_{d}.tif"))
         .collect();
-    let mut data_frames = FrameWriter::create(&tmp.0, &data_names, &grid, dtype, out_nodata)?;
-    let mut qa_frames = FrameWriter::create(&tmp.0, &qa_names, &grid, DType::U8, None)?;
+    let mut data_frames =
+        FrameWriter::create(&tmp.0, &data_names, &grid, dtype, out_nodata, args.block)?;
+    let mut qa_frames = FrameWriter::create(&tmp.0, &qa_names, &grid, DType::U8, None, args.block)?;
 
+    // A window fills one block of every frame (data and quality); the cache
+    // holds one window's worth, so no frame block is compressed twice.
+    let per_window = args.block * args.block * out_dates.len() * (dtype.size() + 1);
+    arco_convert::source::cap_block_cache(per_window * 3 / 2 + (64 << 20));
     let windows = Window::tiles(grid.width, grid.height, args.block);
     let bar = printer.progress("reconstruct");
     arco_core::Progress::start(&bar, "windows", windows.len() as u64);

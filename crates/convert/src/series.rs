@@ -153,21 +153,26 @@ pub struct FrameWriter {
 }
 
 impl FrameWriter {
-    /// Creates `names` (file names) in `dir` as tiled GeoTIFFs of `dtype` on
-    /// `grid`, zstd level 1: temporary frames, read again by the COG and
-    /// GeoZarr writers.
+    /// Creates `names` (file names) in `dir` as GeoTIFFs of `dtype` on
+    /// `grid`, tiled by `block` (a multiple of 16), zstd level 1: temporary
+    /// frames, read again by the COG and GeoZarr writers.
     pub fn create(
         dir: &Path,
         names: &[String],
         grid: &Grid,
         dtype: DType,
         nodata: Option<f64>,
+        block: usize,
     ) -> Result<Self> {
         let driver = DriverManager::get_driver_by_name("GTiff")?;
+        // Frames are tiled like the windows that fill them, so each tile is
+        // written once, whole.
+        let bx = format!("BLOCKXSIZE={block}");
+        let by = format!("BLOCKYSIZE={block}");
         let opts = RasterCreationOptions::from_iter([
             "TILED=YES",
-            "BLOCKXSIZE=512",
-            "BLOCKYSIZE=512",
+            bx.as_str(),
+            by.as_str(),
             "COMPRESS=ZSTD",
             "ZSTD_LEVEL=1",
             "BIGTIFF=IF_SAFER",
@@ -328,9 +333,15 @@ mod tests {
         }
         let like = RasterSource::inspect(src_path.to_str().unwrap(), None, None).unwrap();
         let names = vec!["t0.tif".to_string(), "t1.tif".to_string()];
-        let mut w =
-            FrameWriter::create(dir.path(), &names, &Grid::of(&like), DType::U16, Some(0.0))
-                .unwrap();
+        let mut w = FrameWriter::create(
+            dir.path(),
+            &names,
+            &Grid::of(&like),
+            DType::U16,
+            Some(0.0),
+            16,
+        )
+        .unwrap();
         let win = Window {
             x: 1,
             y: 1,

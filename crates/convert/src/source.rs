@@ -307,6 +307,14 @@ pub fn size_block_cache(sources: &[RasterSource], strip_rows: usize) {
     crate::gdal_ext::set_cache_max(need.clamp(32 << 20, 4 << 30));
 }
 
+/// Caps GDAL's block cache at `bytes` unless the user set `GDAL_CACHEMAX`:
+/// for work that touches each block once, a large cache only costs memory.
+pub fn cap_block_cache(bytes: usize) {
+    if std::env::var_os("GDAL_CACHEMAX").is_none() {
+        crate::gdal_ext::set_cache_max(bytes);
+    }
+}
+
 /// Bounding box of a grid from its geotransform.
 pub fn bbox_of(gt: &[f64; 6], width: usize, height: usize) -> [f64; 4] {
     let corners = [

@@ -245,3 +245,67 @@ fn block_matches_single_series_and_direct_sum() {
         }
     }
 }
+
+#[test]
+fn f32_block_matches_direct_sum() {
+    // The f32 lane path sums in f32: compare with the f64 direct sum within
+    // 1e-5 of the series scale (values) and 1e-5 (quality), on random series
+    // with gaps, offsets and scales, plus long runs of gaps.
+    let mut rng = Rng::new(8);
+    for (p, n, s, e, f) in SETS.into_iter().chain([
+        (23, 20, 60.0, 20.0, 1.0),
+        (6, 7, 45.0, 46.0, 0.3),
+        (1, 30, 10.0, 20.0, 0.5),
+        (23, 460, 45.0, 46.0, 0.0),
+        (46, 460, 60.0, 20.0, 1.0),
+    ]) {
+        let k = SwagKernel::new(n, &params(p, s, e, f)).unwrap();
+        let npx = 203;
+        let mut data: Vec<f64> = Vec::with_capacity(npx * n);
+        let mut scales = Vec::with_capacity(npx);
+        for px in 0..npx {
+            let offset = 10f64.powf(4.0 * rng.uniform() - 2.0) * (rng.uniform() - 0.3);
+            let amp = 10f64.powf(4.0 * rng.uniform() - 2.0);
+            let gap_rate = [0.2, 0.5, 0.9, 0.98][px % 4];
+            let burst = rng.uniform() * n as f64;
+            let mut scale = 0f64;
+            for t in 0..n {
+                let in_burst = (t as f64 - burst).abs() < n as f64 / 5.0 && px % 3 == 0;
+                let v = (offset + amp * rng.normal()) as f32;
+                if in_burst || rng.uniform() < gap_rate {
+                    data.push(f64::NAN);
+                } else {
+                    data.push(f64::from(v));
+                    scale = scale.max(f64::from(v).abs());
+                }
+            }
+            scales.push(scale);
+        }
+        let mut block: Vec<f32> = data.iter().map(|&v| v as f32).collect();
+        let mut qb = vec![0.0f32; npx * n];
+        k.fill_block_f32(&mut block, &mut qb, npx).unwrap();
+        for px in 0..npx {
+            let r = px * n..(px + 1) * n;
+            let (mut want, mut qd) = (data[r].to_vec(), vec![0.0; n]);
+            k.fill_direct_f64(&mut want, &mut qd).unwrap();
+            for t in 0..n {
+                let (a, q) = (f64::from(block[px * n + t]), f64::from(qb[px * n + t]));
+                assert_eq!(a.is_nan(), want[t].is_nan(), "p={p} n={n} px {px} t {t}");
+                if !data[px * n + t].is_nan() {
+                    assert_eq!(a.to_bits(), data[px * n + t].to_bits());
+                    assert_eq!(q, 1.0);
+                }
+                if !a.is_nan() {
+                    let err = (a - want[t]).abs() / scales[px];
+                    assert!(
+                        err < 1e-5,
+                        "p={p} n={n} f={f} px {px} t {t}: {a} vs {} (scale {})",
+                        want[t],
+                        scales[px]
+                    );
+                }
+                assert!((q - qd[t]).abs() < 1e-5, "qa p={p} n={n} px {px} t {t}");
+            }
+        }
+    }
+}
