@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# End to end: `arco reconstruct` reading a GeoZarr cube (230 x 512 x 512
+# float32, 40 % gaps) and writing a GeoZarr cube, against the numpy
+# reference's computation alone on the same shape, same run.
+#
+#   bash bench/reconstruct_e2e.sh REFERENCE_DIR   # the folder holding bench.py
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+REF="${1:?usage: bash bench/reconstruct_e2e.sh REFERENCE_DIR (the folder holding bench.py)}"
+PY="${ARCO_PYTHON:-$ROOT/.venv/bin/python}"
+ARCO="${ARCO:-${CARGO_TARGET_DIR:-$ROOT/target}/release/arco}"
+WORK="$ROOT/bench/work/swag_e2e"
+mkdir -p "$WORK"
+cd "$WORK"
+if [[ ! -d cube.zarr ]]; then
+  rm -f s_*.tif
+  /usr/bin/python3 "$ROOT/bench/py/make_swag_series.py"
+  "$ARCO" convert s_*.tif -o cube.zarr --overviews none --quiet
+  rm -f s_*.tif
+fi
+/usr/bin/time -f '%e %M' -o time.txt "$ARCO" reconstruct cube.zarr -o out --to geozarr --preset ard2 --season 23 --overwrite --quiet
+read -r secs rss <time.txt
+ref="$(cd "$REF" && OMP_NUM_THREADS=2 "$PY" bench.py --nx 512 --only toeplitz | grep -F 'causal 45/46 toeplitz-GEMM f32')"
+ref_s="$(printf '%s\n' "$ref" | awk '{ for (i = 1; i < NF; i++) if ($(i+1) == "s") { print $i; exit } }')"
+echo "arco reconstruct, cube in and out: ${secs} s (peak RSS $((rss / 1024)) MiB)"
+echo "reference SWAG causal 45/46, computation alone (f32, 2 threads): ${ref_s} s"
+awk -v a="$secs" -v r="$ref_s" 'BEGIN { printf "arco / reference: %.2fx (below 1: arco faster)\n", a / r }'
