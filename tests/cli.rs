@@ -12,66 +12,8 @@ use gdal::{Dataset, DriverManager};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-fn arco(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_arco"))
-        .args(args)
-        .output()
-        .expect("run arco")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn shared_data(sub: &str) -> PathBuf {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/data")
-        .join(sub);
-    assert!(
-        p.exists(),
-        "{} is missing: the tests read the shared samples beside the repository",
-        p.display()
-    );
-    p
-}
-
-fn sorted_files(dir: &Path, contains: &str) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| {
-            let name = p.file_name().unwrap().to_string_lossy();
-            name.contains(contains) && (name.ends_with(".tif") || name.ends_with(".jp2"))
-        })
-        .map(|p| p.to_string_lossy().into_owned())
-        .collect();
-    v.sort();
-    v
-}
-
-fn venv_python() -> PathBuf {
-    if let Ok(p) = std::env::var("ARCO_PYTHON") {
-        return PathBuf::from(p);
-    }
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
-    assert!(
-        p.exists(),
-        "no validator venv at {}: run scripts/setup.sh (or set ARCO_PYTHON)",
-        p.display()
-    );
-    p
-}
-
-fn py(script: &str, args: &[&str]) -> Output {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/py")
-        .join(script);
-    Command::new(venv_python())
-        .arg(path)
-        .args(args)
-        .output()
-        .expect("run python validator")
-}
+mod common;
+use common::{arco, assert_ok, py, shared_data, sorted_files, stderr, venv_python};
 
 /// Checks a GeoZarr store with the readers people use: xarray + rioxarray
 /// and zarr-python against the reference rasters, GDAL 3.12 (from the
@@ -95,16 +37,6 @@ fn assert_store_reads(store: &Path, refs: &[&str], sharded: bool) {
         .output()
         .expect("run geozarr validate");
     assert_ok(&o, &format!("geozarr validate {}", store.display()));
-}
-
-fn assert_ok(o: &Output, what: &str) {
-    assert!(
-        o.status.success(),
-        "{what} failed ({:?}):\nstdout: {}\nstderr: {}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        stderr(o)
-    );
 }
 
 fn pixels_equal(a: &str, b: &Path) {
@@ -580,6 +512,20 @@ fn netcdf_variables_vrt_and_geopackage_inputs() {
         .iter()
         .zip(have.data())
         .all(|(a, b)| a == b || (a.is_nan() && b.is_nan())));
+    let want = Dataset::open(&multi)
+        .unwrap()
+        .rasterband(1)
+        .unwrap()
+        .read_band_as::<f32>()
+        .unwrap();
+    let have = got.rasterband(2).unwrap().read_band_as::<f32>().unwrap();
+    assert!(
+        want.data()
+            .iter()
+            .zip(have.data())
+            .all(|(a, b)| a == b || (a.is_nan() && b.is_nan())),
+        "band 2 of the output is input band 1"
+    );
 
     // A GeoPackage raster (RGBA byte tiles).
     let gpkg = d.join("tiles.gpkg");

@@ -10,39 +10,9 @@
 use gdal::raster::Buffer;
 use gdal::{Dataset, DriverManager};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
-fn arco(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_arco"))
-        .args(args)
-        .output()
-        .expect("run arco")
-}
-
-fn shared(sub: &str) -> PathBuf {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/data")
-        .join(sub);
-    assert!(
-        p.exists(),
-        "{} is missing: the tests read the shared samples beside the repository",
-        p.display()
-    );
-    p
-}
-
-fn files(dir: &Path, contains: &str) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| {
-            let name = p.file_name().unwrap().to_string_lossy();
-            name.contains(contains) && (name.ends_with(".tif") || name.ends_with(".jp2"))
-        })
-        .collect();
-    v.sort();
-    v
-}
+mod common;
+use common::{arco, assert_ok, py, shared_data as shared, sorted_paths as files};
 
 fn read(path: &Path) -> Vec<f64> {
     let ds = Dataset::open(path).unwrap();
@@ -52,32 +22,6 @@ fn read(path: &Path) -> Vec<f64> {
         .unwrap()
         .data()
         .to_vec()
-}
-
-fn assert_ok(o: &Output, what: &str) {
-    assert!(
-        o.status.success(),
-        "{what} failed ({:?}):\n{}\n{}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-}
-
-fn py(script: &str, args: &[&str]) -> Output {
-    let python = std::env::var("ARCO_PYTHON").map_or_else(
-        |_| Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python"),
-        PathBuf::from,
-    );
-    Command::new(python)
-        .arg(
-            Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("tests/py")
-                .join(script),
-        )
-        .args(args)
-        .output()
-        .expect("run python")
 }
 
 /// Copies a series into `dir`, hiding a seeded 10 % of the valid samples
@@ -282,15 +226,32 @@ fn cbers_hidden_gaps_swag_beats_linear_and_keeps_observations() {
 }
 
 #[test]
-fn modis_hidden_gaps_report() {
+fn modis_hidden_gaps_are_all_filled_and_reported() {
     let dir = tempfile::tempdir().unwrap();
     let series = files(&shared("modis-ndvi"), ".jp2");
     let (copies, truth, hidden) = hide_ten_percent(&series, dir.path(), -3000.0, 11);
     // Twelve roughly monthly dates: one sample per month, season 12.
-    let (swag, _, _) = run_and_read(&copies, &dir.path().join("o"), &["--season", "12"]);
+    let (swag, _, summary) = run_and_read(&copies, &dir.path().join("o"), &["--season", "12"]);
     let linear = linear_baseline(&copies, -3000.0);
     let (e_swag, e_lin) = (rmse(&swag, &truth, &hidden), rmse(&linear, &truth, &hidden));
     println!("MODIS NDVI, 10 % hidden: RMSE SWAG {e_swag:.1}, linear {e_lin:.1}");
+    // Every missing sample (hidden, or -3000 fill already in the product) is
+    // filled: the symmetric kernel always reaches observed dates of the
+    // same pixel. Observed samples are untouched.
+    let missing = |t: usize, i: usize| hidden[t][i] || truth[t][i] == -3000.0;
+    let n_missing = (0..truth.len())
+        .flat_map(|t| (0..truth[t].len()).map(move |i| (t, i)))
+        .filter(|&(t, i)| missing(t, i))
+        .count();
+    assert_eq!(summary["bands"][0]["filled"], n_missing as u64);
+    assert_eq!(summary["bands"][0]["unfillable"], 0);
+    for t in 0..swag.len() {
+        for i in 0..swag[t].len() {
+            if !missing(t, i) {
+                assert_eq!(swag[t][i], truth[t][i], "observed MODIS value changed");
+            }
+        }
+    }
     assert!(e_swag.is_finite() && e_lin.is_finite());
 }
 

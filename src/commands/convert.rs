@@ -167,50 +167,6 @@ fn has_ext(p: &Path, exts: &[&str]) -> bool {
         .is_some_and(|e| exts.iter().any(|x| e.eq_ignore_ascii_case(x)))
 }
 
-/// Longest common prefix of the inputs' file stems, trimmed of separators:
-/// `ndvi_2020-01-01.tif`, `ndvi_2020-02-01.tif` -> `ndvi`.
-pub fn common_stem(inputs: &[String]) -> String {
-    let stems: Vec<String> = inputs
-        .iter()
-        .map(|i| {
-            Path::new(i)
-                .file_stem()
-                .map_or_else(|| i.clone(), |s| s.to_string_lossy().into_owned())
-        })
-        .collect();
-    let first = stems[0].clone();
-    let mut n = first.len();
-    for s in &stems[1..] {
-        n = n.min(
-            first
-                .bytes()
-                .zip(s.bytes())
-                .take_while(|(a, b)| a == b)
-                .count(),
-        );
-    }
-    let mut prefix = first[..n].to_string();
-    if stems.len() > 1 && n < first.len() {
-        // The names differ from here on (a date, a tile id): cut back to the
-        // last '_' or '.' so "ndvi_2020-0" gives "ndvi" and
-        // "S2_B04_2018-02-" gives "S2_B04". Dates use '-', so it is no cut point.
-        match prefix.rfind(['_', '.']) {
-            Some(i) => prefix.truncate(i),
-            None => {
-                prefix = prefix
-                    .trim_end_matches(|c: char| c.is_ascii_digit() || c == '-')
-                    .to_string();
-            }
-        }
-    }
-    let prefix = prefix.trim_end_matches(['_', '-', '.', ' ']).to_string();
-    if prefix.is_empty() {
-        "data".into()
-    } else {
-        prefix
-    }
-}
-
 fn validate_output_kind(to: To, output: &Path) -> anyhow::Result<()> {
     match to {
         To::Cog if has_ext(output, &["zarr"]) => bail!(
@@ -442,7 +398,7 @@ fn convert_geozarr(
         let stem = args
             .name
             .clone()
-            .unwrap_or_else(|| common_stem(&args.inputs));
+            .unwrap_or_else(|| super::common_stem(&args.inputs));
         args.output.join(format!("{stem}.zarr"))
     };
     let opts = ZarrOptions {
@@ -470,40 +426,4 @@ fn convert_geozarr(
         &opts,
         &bar,
     )?)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn common_stem_of_a_dated_series() {
-        let v = vec![
-            "a/ndvi_2020-01-01.tif".to_string(),
-            "a/ndvi_2020-02-01.tif".to_string(),
-        ];
-        assert_eq!(common_stem(&v), "ndvi");
-        let v = vec![
-            "TERRA_MODIS_012010_NDVI_2013-09-14.jp2".to_string(),
-            "TERRA_MODIS_012010_NDVI_2014-08-29.jp2".to_string(),
-        ];
-        assert_eq!(common_stem(&v), "TERRA_MODIS_012010_NDVI");
-        assert_eq!(
-            common_stem(&["x/2020.tif".to_string(), "x/2021.tif".to_string()]),
-            "data"
-        );
-        let v = vec![
-            "CBERS-4_AWFI_022024_B13_2018-02-02.tif".to_string(),
-            "CBERS-4_AWFI_022024_B13_2018-02-18.tif".to_string(),
-        ];
-        assert_eq!(common_stem(&v), "CBERS-4_AWFI_022024_B13");
-        assert_eq!(
-            common_stem(&[
-                "a-2020-01-01.tif".to_string(),
-                "a-2020-02-01.tif".to_string()
-            ]),
-            "a"
-        );
-        assert_eq!(common_stem(&["scene.tif".to_string()]), "scene");
-    }
 }

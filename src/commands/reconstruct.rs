@@ -9,7 +9,7 @@
 
 use crate::printer::Printer;
 use anyhow::{bail, Context};
-use arco_convert::grid::ensure_same_grid;
+use arco_convert::grid::{ensure_same_grid, ensure_same_pixels};
 use arco_convert::series::{FrameWriter, Grid, SeriesReader, Window};
 use arco_convert::zarr::{write_geozarr, ZarrCube, ZarrOptions};
 use arco_convert::{cog, CogOptions, DType, RasterSource};
@@ -355,10 +355,9 @@ fn load_series(args: &ReconstructArgs) -> anyhow::Result<Series> {
                     dates[i]
                 );
             };
-            let q = qa_sources[j].clone();
-            let pair = [sources[i].clone(), q.clone()];
-            ensure_same_grid_ignoring_type(&pair)?;
-            qa.push(q);
+            // QA shares the pixels, usually not the data type.
+            ensure_same_pixels(&[sources[i].clone(), qa_sources[j].clone()])?;
+            qa.push(qa_sources[j].clone());
         }
     } else if args.mask.is_some() {
         bail!("--mask applies to quality rasters: pass them with --qa");
@@ -370,14 +369,6 @@ fn load_series(args: &ReconstructArgs) -> anyhow::Result<Series> {
         qa,
         dates: sorted_dates,
     })
-}
-
-/// QA rasters share the grid but usually not the data type.
-fn ensure_same_grid_ignoring_type(pair: &[RasterSource; 2]) -> anyhow::Result<()> {
-    let mut q = pair[1].clone();
-    q.bands.clone_from(&pair[0].bands);
-    ensure_same_grid(&[pair[0].clone(), q])?;
-    Ok(())
 }
 
 /// Runs `arco reconstruct`.
@@ -454,7 +445,7 @@ pub fn run(args: &ReconstructArgs, printer: &Printer) -> anyhow::Result<ExitCode
             args.output.display()
         )
     })?;
-    let name = crate::commands::convert::common_stem(&args.inputs);
+    let name = super::common_stem(&args.inputs);
     let date_names: Vec<String> = out_dates
         .iter()
         .map(|d| d.format("%Y-%m-%d").to_string())
@@ -504,11 +495,11 @@ pub fn run(args: &ReconstructArgs, printer: &Printer) -> anyhow::Result<ExitCode
     })?;
     // Unfillable pixels need a nodata: the input's, else NaN for floats, else
     // the type's maximum for integers.
-    let out_nodata = nodata.or(if dtype.is_float() {
-        Some(f64::NAN)
+    let out_nodata = nodata.or(Some(if dtype.is_float() {
+        f64::NAN
     } else {
-        Some(max_of(dtype))
-    });
+        dtype.range().1
+    }));
     let data_names: Vec<String> = date_names.iter().map(|d| format!("data_{d}.tif")).collect();
     let qa_names: Vec<String> = date_names
         .iter()
@@ -681,15 +672,4 @@ pub fn run(args: &ReconstructArgs, printer: &Printer) -> anyhow::Result<ExitCode
         }))?;
     }
     Ok(ExitCode::SUCCESS)
-}
-
-fn max_of(dtype: DType) -> f64 {
-    match dtype {
-        DType::U8 => 255.0,
-        DType::U16 => 65535.0,
-        DType::I16 => 32767.0,
-        DType::U32 => 4_294_967_295.0,
-        DType::I32 => 2_147_483_647.0,
-        DType::F32 | DType::F64 => f64::NAN,
-    }
 }

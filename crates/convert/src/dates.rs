@@ -3,13 +3,22 @@
 use crate::error::{ConvertError, Result};
 use chrono::NaiveDate;
 use regex::Regex;
+use std::sync::LazyLock;
 
 /// Patterns tried, in order, when the user gives none.
-const DEFAULT_PATTERNS: [&str; 3] = [
+const DEFAULT_PATTERN_TEXT: [&str; 3] = [
     r"(\d{4}-\d{2}-\d{2})",
     r"(?:^|\D)(\d{8})(?:\D|$)",
     r"(?:^|\D)[A-Z]?(\d{7})(?:\D|$)",
 ];
+
+/// [`DEFAULT_PATTERN_TEXT`], compiled once.
+static DEFAULT_PATTERNS: LazyLock<Vec<Regex>> = LazyLock::new(|| {
+    DEFAULT_PATTERN_TEXT
+        .iter()
+        .map(|p| Regex::new(p).expect("built-in date pattern"))
+        .collect()
+});
 
 /// Parses `YYYY-MM-DD`, `YYYYMMDD` or a day of year `YYYYDDD` / `YYYY-DDD`.
 pub fn parse_date(s: &str) -> Option<NaiveDate> {
@@ -51,8 +60,7 @@ pub fn date_from_name(name: &str, pattern: Option<&Regex>) -> Result<NaiveDate> 
     }
     DEFAULT_PATTERNS
         .iter()
-        .filter_map(|p| Regex::new(p).ok())
-        .find_map(|re| try_one(&re))
+        .find_map(try_one)
         .ok_or_else(|| ConvertError::Time {
             path: name.to_string(),
             reason: "no date in the file name; pass --time-from REGEX (first group = the date) or --dates D1,D2,...".into(),

@@ -87,17 +87,25 @@ impl DType {
         }
     }
 
-    /// Whether `v` is representable in this type (nodata values must be).
-    pub fn holds(self, v: f64) -> bool {
-        let (lo, hi) = match self {
+    /// Smallest and largest value of the type.
+    pub fn range(self) -> (f64, f64) {
+        match self {
             DType::U8 => (0.0, 255.0),
             DType::U16 => (0.0, 65535.0),
             DType::I16 => (-32768.0, 32767.0),
             DType::U32 => (0.0, 4_294_967_295.0),
             DType::I32 => (-2_147_483_648.0, 2_147_483_647.0),
-            DType::F32 => return v.is_nan() || v.is_infinite() || v.abs() <= f64::from(f32::MAX),
-            DType::F64 => return true,
-        };
+            DType::F32 => (-f64::from(f32::MAX), f64::from(f32::MAX)),
+            DType::F64 => (f64::MIN, f64::MAX),
+        }
+    }
+
+    /// Whether `v` is representable in this type (nodata values must be).
+    pub fn holds(self, v: f64) -> bool {
+        let (lo, hi) = self.range();
+        if self.is_float() {
+            return v.is_nan() || v.is_infinite() || (lo..=hi).contains(&v);
+        }
         v.fract() == 0.0 && v >= lo && v <= hi
     }
 }

@@ -10,6 +10,17 @@ fn close(a: f64, b: f64) -> bool {
 /// Fails with the first difference between `first` and any other input:
 /// CRS, resolution, extent, band count or data type.
 pub fn ensure_same_grid(sources: &[RasterSource]) -> Result<()> {
+    ensure(sources, true)
+}
+
+/// Like [`ensure_same_grid`] but for rasters that only need to line up
+/// pixel for pixel (a quality band beside its data): CRS, resolution and
+/// extent; band count and data type may differ.
+pub fn ensure_same_pixels(sources: &[RasterSource]) -> Result<()> {
+    ensure(sources, false)
+}
+
+fn ensure(sources: &[RasterSource], same_bands: bool) -> Result<()> {
     let Some(first) = sources.first() else {
         return Ok(());
     };
@@ -60,6 +71,9 @@ pub fn ensure_same_grid(sources: &[RasterSource]) -> Result<()> {
                 )
             };
             return Err(mismatch("extent", ext(first), ext(other)));
+        }
+        if !same_bands {
+            continue;
         }
         if first.bands.len() != other.bands.len() {
             return Err(mismatch(

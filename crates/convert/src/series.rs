@@ -80,16 +80,6 @@ impl SeriesReader {
         })
     }
 
-    /// Number of dates.
-    pub fn len(&self) -> usize {
-        self.handles.len()
-    }
-
-    /// Whether the series is empty.
-    pub fn is_empty(&self) -> bool {
-        self.handles.is_empty()
-    }
-
     /// Reads `win` of every date as f64, pixel-major (`out[p * n + t]`),
     /// with each input's nodata (and NaN) as NaN.
     pub fn read(&self, win: Window, out: &mut Vec<f64>) -> Result<()> {
@@ -118,6 +108,17 @@ impl SeriesReader {
         }
         Ok(())
     }
+}
+
+/// A one-band raster of `T`: the typed create call behind `dispatch_dtype!`.
+fn create_frame<T: crate::dtype::Sample>(
+    driver: &gdal::Driver,
+    path: &Path,
+    width: usize,
+    height: usize,
+    opts: &RasterCreationOptions,
+) -> gdal::errors::Result<Dataset> {
+    driver.create_with_band_type_with_options::<T, _>(path, width, height, 1, opts)
 }
 
 /// The grid frames are written on.
@@ -186,57 +187,10 @@ impl FrameWriter {
         let mut datasets = Vec::with_capacity(names.len());
         for name in names {
             let path = dir.join(name);
-            let mut ds = match dtype {
-                DType::U8 => driver.create_with_band_type_with_options::<u8, _>(
-                    &path,
-                    like.width,
-                    like.height,
-                    1,
-                    &opts,
-                ),
-                DType::U16 => driver.create_with_band_type_with_options::<u16, _>(
-                    &path,
-                    like.width,
-                    like.height,
-                    1,
-                    &opts,
-                ),
-                DType::I16 => driver.create_with_band_type_with_options::<i16, _>(
-                    &path,
-                    like.width,
-                    like.height,
-                    1,
-                    &opts,
-                ),
-                DType::U32 => driver.create_with_band_type_with_options::<u32, _>(
-                    &path,
-                    like.width,
-                    like.height,
-                    1,
-                    &opts,
-                ),
-                DType::I32 => driver.create_with_band_type_with_options::<i32, _>(
-                    &path,
-                    like.width,
-                    like.height,
-                    1,
-                    &opts,
-                ),
-                DType::F32 => driver.create_with_band_type_with_options::<f32, _>(
-                    &path,
-                    like.width,
-                    like.height,
-                    1,
-                    &opts,
-                ),
-                DType::F64 => driver.create_with_band_type_with_options::<f64, _>(
-                    &path,
-                    like.width,
-                    like.height,
-                    1,
-                    &opts,
-                ),
-            }
+            let mut ds = crate::dispatch_dtype!(
+                dtype,
+                create_frame::<T>(&driver, &path, like.width, like.height, &opts)
+            )
             .map_err(|e| ConvertError::output(&path, e))?;
             if let Some(gt) = &like.geotransform {
                 ds.set_geo_transform(gt)?;

@@ -1,0 +1,92 @@
+//! Helpers shared by the end-to-end tests: running the binary, the shared
+//! samples, and the Python validators of `tests/py`.
+
+#![allow(dead_code)] // each test binary uses its own subset
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// Runs the `arco` binary.
+pub fn arco(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_arco"))
+        .args(args)
+        .output()
+        .expect("run arco")
+}
+
+/// A command's stderr as text.
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// A folder of `../shared/data`, which must be there.
+pub fn shared_data(sub: &str) -> PathBuf {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/data")
+        .join(sub);
+    assert!(
+        p.exists(),
+        "{} is missing: the tests read the shared samples beside the repository",
+        p.display()
+    );
+    p
+}
+
+/// The rasters (`.tif`, `.jp2`) of `dir` whose names contain `contains`, sorted.
+pub fn sorted_paths(dir: &Path, contains: &str) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            let name = p.file_name().unwrap().to_string_lossy();
+            name.contains(contains) && (name.ends_with(".tif") || name.ends_with(".jp2"))
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// [`sorted_paths`] as strings, for command lines.
+pub fn sorted_files(dir: &Path, contains: &str) -> Vec<String> {
+    sorted_paths(dir, contains)
+        .into_iter()
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect()
+}
+
+/// The venv python with the validators (ARCO_PYTHON, or the repo's .venv).
+pub fn venv_python() -> PathBuf {
+    if let Ok(p) = std::env::var("ARCO_PYTHON") {
+        return PathBuf::from(p);
+    }
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
+    assert!(
+        p.exists(),
+        "no validator venv at {}: run scripts/setup.sh (or set ARCO_PYTHON)",
+        p.display()
+    );
+    p
+}
+
+/// Runs a script of `tests/py` with the venv python.
+pub fn py(script: &str, args: &[&str]) -> Output {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/py")
+        .join(script);
+    Command::new(venv_python())
+        .arg(path)
+        .args(args)
+        .output()
+        .expect("run python validator")
+}
+
+/// Panics with the command's output unless it succeeded.
+pub fn assert_ok(o: &Output, what: &str) {
+    assert!(
+        o.status.success(),
+        "{what} failed ({:?}):\nstdout: {}\nstderr: {}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        stderr(o)
+    );
+}
