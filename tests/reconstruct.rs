@@ -413,3 +413,45 @@ fn a_geozarr_cube_input_gives_the_same_result_as_its_rasters() {
     assert_eq!(q1, q2);
     assert!(summary["bands"][0]["filled"].as_u64().unwrap() > 3000);
 }
+
+#[test]
+fn float64_observations_are_kept_exactly() {
+    // Regression: observed values went through f32 with the filling and
+    // came out rounded for float64 inputs.
+    let dir = tempfile::tempdir().unwrap();
+    let gtiff = DriverManager::get_driver_by_name("GTiff").unwrap();
+    let mut inputs = Vec::new();
+    let mut truth = Vec::new();
+    for t in 0..6 {
+        let path = dir.path().join(format!("x_2020-{:02}-01.tif", t + 1));
+        let mut ds = gtiff
+            .create_with_band_type::<f64, _>(&path, 4, 3, 1)
+            .unwrap();
+        ds.set_geo_transform(&[0.0, 1.0, 0.0, 3.0, 0.0, -1.0])
+            .unwrap();
+        let mut band = ds.rasterband(1).unwrap();
+        band.set_no_data_value(Some(-1.0)).unwrap();
+        let v: Vec<f64> = (0..12)
+            .map(|p| {
+                if t == 2 && p == 5 {
+                    -1.0
+                } else {
+                    0.1 + f64::from(p * 7 + t) * 1e-9
+                }
+            })
+            .collect();
+        band.write((0, 0), (4, 3), &mut Buffer::new((4, 3), v.clone()))
+            .unwrap();
+        inputs.push(path);
+        truth.push(v);
+    }
+    let (out, _, summary) = run_and_read(&inputs, &dir.path().join("o"), &["--season", "12"]);
+    assert_eq!(summary["bands"][0]["filled"], 1);
+    for t in 0..6 {
+        for p in 0..12 {
+            if !(t == 2 && p == 5) {
+                assert_eq!(out[t][p], truth[t][p], "date {t} pixel {p}");
+            }
+        }
+    }
+}

@@ -537,8 +537,15 @@ pub fn run(args: &ReconstructArgs, printer: &Printer) -> anyhow::Result<ExitCode
             let images: Vec<&[f32]> = tm.chunks_exact(win.len()).collect();
             data = aggregate(&images, frame_of, n, stat, None)?;
         }
-        // What was observed (after masking and aggregation) stays as it is.
-        let before = data.clone();
+        // Observed samples are written as read (exact for every input type,
+        // though the filling runs in f32), or as their frame's statistic.
+        let aggregated: Vec<f64>;
+        let exact: &[f64] = if frame_of.is_some() {
+            aggregated = data.iter().map(|&v| f64::from(v)).collect();
+            &aggregated
+        } else {
+            &raw
+        };
         let observed: Vec<bool> = data.iter().map(|v| !v.is_nan()).collect();
         let mut qa = vec![0f32; data.len()];
         kernel.fill_block_f32(&mut data, &mut qa, win.len())?;
@@ -549,11 +556,11 @@ pub fn run(args: &ReconstructArgs, printer: &Printer) -> anyhow::Result<ExitCode
                     sg.smooth(series)?;
                 }
             }
-            // Observed samples keep their values: smoothing fills, it does not edit.
-            for ((o, &obs), &b) in out.iter_mut().zip(&observed).zip(&before) {
-                if obs {
-                    *o = f64::from(b);
-                }
+        }
+        // Smoothing fills, it does not edit.
+        for ((o, &obs), &e) in out.iter_mut().zip(&observed).zip(exact) {
+            if obs {
+                *o = e;
             }
         }
         let mut codes = vec![0f64; out.len()];
