@@ -243,10 +243,7 @@ pub fn run(args: &ConvertArgs, printer: &Printer) -> anyhow::Result<ExitCode> {
         printer.line(&format!(
             "wrote {} ({}, {}x{} {}, {} band{}, {} overview{}, {})",
             r.path.display(),
-            match r.format {
-                arco_core::Format::Cog => "COG",
-                arco_core::Format::Geozarr => "GeoZarr",
-            },
+            r.format.label(),
             r.width,
             r.height,
             r.dtype,

@@ -43,6 +43,7 @@ impl BandMeta {
             offset: self.offset,
             unit: self.unit.clone(),
             categorical: self.categorical,
+            statistics: None,
         }
     }
 }

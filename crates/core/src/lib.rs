@@ -10,4 +10,6 @@ mod record;
 
 pub use checksum::{multihash_sha256_file, multihash_sha256_hex, HashingWriter};
 pub use progress::{NoProgress, Progress};
-pub use record::{BandRecord, CrsRecord, Format, Record};
+pub use record::{
+    BandRecord, BandStatistics, ColumnRecord, CrsRecord, Format, Record, VectorRecord,
+};

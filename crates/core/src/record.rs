@@ -11,14 +11,34 @@ pub enum Format {
     Cog,
     /// GeoZarr (Zarr v3 store).
     Geozarr,
+    /// GeoParquet 1.1.
+    Geoparquet,
+    /// FlatGeobuf.
+    Flatgeobuf,
+    /// PMTiles v3 archive.
+    Pmtiles,
 }
 
 impl Format {
+    /// The name people use for the format.
+    pub fn label(self) -> &'static str {
+        match self {
+            Format::Cog => "COG",
+            Format::Geozarr => "GeoZarr",
+            Format::Geoparquet => "GeoParquet",
+            Format::Flatgeobuf => "FlatGeobuf",
+            Format::Pmtiles => "PMTiles",
+        }
+    }
+
     /// The media type STAC uses for assets of this format.
     pub fn media_type(self) -> &'static str {
         match self {
             Format::Cog => "image/tiff; application=geotiff; profile=cloud-optimized",
             Format::Geozarr => "application/vnd+zarr",
+            Format::Geoparquet => "application/vnd.apache.parquet",
+            Format::Flatgeobuf => "application/vnd.flatgeobuf",
+            Format::Pmtiles => "application/vnd.pmtiles",
         }
     }
 }
@@ -49,6 +69,48 @@ pub struct BandRecord {
     pub unit: Option<String>,
     /// True when the band holds classes (colour table or declared categorical).
     pub categorical: bool,
+    /// Statistics of the valid (non-nodata) values, computed while writing.
+    pub statistics: Option<BandStatistics>,
+}
+
+/// Statistics of one band, as STAC's `bands[].statistics` wants them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct BandStatistics {
+    /// Smallest valid value.
+    pub minimum: f64,
+    /// Largest valid value.
+    pub maximum: f64,
+    /// Mean of the valid values.
+    pub mean: f64,
+    /// Population standard deviation of the valid values.
+    pub stddev: f64,
+    /// Percentage (0-100) of pixels that are valid.
+    pub valid_percent: f64,
+}
+
+/// One attribute column of a vector output.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ColumnRecord {
+    /// Column name.
+    pub name: String,
+    /// Type in the words of STAC's table extension (`int64`, `double`,
+    /// `string`, `boolean`, `date`, `datetime`, `list<string>`...).
+    pub type_name: String,
+}
+
+/// What a vector writer produced, beside the common fields of [`Record`].
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct VectorRecord {
+    /// Layer name.
+    pub layer: String,
+    /// Features written.
+    pub feature_count: u64,
+    /// Geometry types present (`Point`, `MultiPolygon`, `LineString Z`...).
+    pub geometry_types: Vec<String>,
+    /// Name of the geometry column.
+    pub geometry_column: String,
+    /// Attribute columns in order.
+    pub columns: Vec<ColumnRecord>,
 }
 
 /// What a writer produced: enough for the catalog and the checks to work
@@ -85,4 +147,7 @@ pub struct Record {
     pub overviews: usize,
     /// Things the user should know (an automatic choice, a fallback).
     pub notes: Vec<String>,
+    /// Vector outputs only: layer, feature count and columns. Raster fields
+    /// (`width`, `height`, `dtype`, `bands`, `geotransform`) are zero or empty then.
+    pub vector: Option<VectorRecord>,
 }

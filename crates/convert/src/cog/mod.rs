@@ -185,6 +185,7 @@ pub fn write_cog(
         datetimes: Vec::new(),
         overviews,
         notes: plan.notes,
+        vector: None,
     })
 }
 

@@ -416,5 +416,6 @@ pub fn write_geozarr(
             .collect(),
         overviews: plan.levels.len() - 1,
         notes: plan.notes,
+        vector: None,
     })
 }

@@ -1,0 +1,1 @@
+//! STAC for arco outputs (work in progress).
