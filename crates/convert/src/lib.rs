@@ -24,6 +24,7 @@ pub mod options;
 pub mod pyramid;
 pub mod series;
 pub mod source;
+pub mod stats;
 pub mod zarr;
 
 pub use dtype::{DType, Sample};

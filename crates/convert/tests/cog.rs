@@ -104,6 +104,42 @@ fn uint16_with_nodata_is_pixel_exact_georeferenced_and_valid() {
 }
 
 #[test]
+fn band_statistics_in_the_record_match_gdal() {
+    let dir = tempfile::tempdir().unwrap();
+    let (w, h) = (1300, 1100);
+    let mut data = field_u16(w, h, 11);
+    data[..3 * w].fill(0); // three nodata rows
+    let input = dir.path().join("in.tif");
+    write_tif(&input, w, h, 1, &data, 32633, Some(0.0));
+    let out = dir.path().join("out.tif");
+    let rec = convert(&input, &out, &CogOptions::default());
+    let st = rec.bands[0]
+        .statistics
+        .expect("statistics gathered while writing");
+
+    // GDAL's exact statistics of the written file (not approximate), which
+    // skip nodata as arco must.
+    let ds = Dataset::open(&out).unwrap();
+    let g = ds
+        .rasterband(1)
+        .unwrap()
+        .get_statistics(true, false)
+        .unwrap()
+        .unwrap();
+    assert_eq!((st.minimum, st.maximum), (g.min, g.max));
+    assert!((st.mean - g.mean).abs() < 1e-9, "{} vs {}", st.mean, g.mean);
+    assert!(
+        (st.stddev - g.std_dev).abs() < 1e-6,
+        "{} vs {}",
+        st.stddev,
+        g.std_dev
+    );
+    let valid = data.iter().filter(|&&v| v != 0).count() as f64 / (w * h) as f64 * 100.0;
+    assert!((st.valid_percent - valid).abs() < 1e-9);
+    assert!(st.valid_percent < 100.0);
+}
+
+#[test]
 fn float_multiband_with_nan_round_trips_with_float_predictor() {
     let dir = tempfile::tempdir().unwrap();
     let (w, h) = (700, 530);

@@ -23,7 +23,8 @@ use crate::error::{ConvertError, Result};
 use crate::options::{CogOptions, Compression, Predictor, Resampling};
 use crate::pyramid::{choose_resampling, half, levels_to_fit, reduce_rows};
 use crate::source::{bbox_of, read_window, RasterSource};
-use arco_core::{Format, HashingWriter, Progress, Record};
+use crate::stats::{self, StatsAcc};
+use arco_core::{BandStatistics, Format, HashingWriter, Progress, Record};
 use encode::{encode_tile, tiff_compression_code, TileCodec};
 use rayon::prelude::*;
 use sha2::Digest as _;
@@ -150,22 +151,37 @@ pub fn write_cog(
 ) -> Result<Record> {
     let plan = plan(src, opts)?;
     let staged = Staged::new(target, opts.overwrite)?;
-    let (size, checksum, overviews) = if plan.compression.is_native() {
+    let written = if plan.compression.is_native() {
         dispatch_dtype!(
             plan.dtype,
             write_native::<T>(src, staged.path(), opts.blocksize, &plan, progress)
         )?
     } else {
-        gdal_driver::write_with_gdal(src, staged.path(), opts.blocksize, &plan, progress)?
+        let (size, checksum, overviews) =
+            gdal_driver::write_with_gdal(src, staged.path(), opts.blocksize, &plan, progress)?;
+        Written {
+            size,
+            checksum,
+            overviews,
+            stats: Vec::new(),
+        }
     };
+    let Written {
+        size,
+        checksum,
+        overviews,
+        stats,
+    } = written;
     let path = staged.commit()?;
     let bands = src
         .bands
         .iter()
         .zip(&plan.nodata)
-        .map(|(b, nd)| {
+        .enumerate()
+        .map(|(i, (b, nd))| {
             let mut r = b.record();
             r.nodata = *nd;
+            r.statistics = stats.get(i).copied().flatten();
             r
         })
         .collect();
@@ -209,6 +225,8 @@ struct Pyramid<'a, T> {
     nodata: Option<T>,
     pad: T,
     out: &'a Path,
+    /// Statistics of the full-resolution pixels, per band.
+    stats: Vec<StatsAcc>,
 }
 
 impl<T: Sample> Pyramid<'_, T> {
@@ -234,7 +252,7 @@ impl<T: Sample> Pyramid<'_, T> {
         let tiles_x = width.div_ceil(self.codec.block);
         let codec = self.codec;
         let pad = self.pad;
-        let (encoded, reduced) = rayon::join(
+        let (encoded, (reduced, stats)) = rayon::join(
             || -> std::io::Result<Vec<Vec<u8>>> {
                 (0..tiles_x)
                     .into_par_iter()
@@ -242,10 +260,19 @@ impl<T: Sample> Pyramid<'_, T> {
                     .collect()
             },
             || {
-                (k + 1 < self.levels.len())
-                    .then(|| reduce_rows(&strip, width, n, nb, self.resampling, self.nodata))
+                rayon::join(
+                    || {
+                        (k + 1 < self.levels.len()).then(|| {
+                            reduce_rows(&strip, width, n, nb, self.resampling, self.nodata)
+                        })
+                    },
+                    || (k == 0).then(|| stats::interleaved(&strip, nb, self.nodata)),
+                )
             },
         );
+        if let Some(st) = stats {
+            stats::merge_into(&mut self.stats, &st);
+        }
         let encoded = encoded.map_err(|e| ConvertError::output(self.out, e))?;
         let lvl = &mut self.levels[k];
         for t in encoded {
@@ -294,7 +321,7 @@ fn write_native<T: Sample>(
     block: usize,
     plan: &CogPlan,
     progress: &dyn Progress,
-) -> Result<(u64, String, usize)> {
+) -> Result<Written> {
     let nb = src.bands.len();
     let n_ovr = levels_to_fit(src.width, src.height, block);
     let dir = out.parent().map_or_else(|| ".".into(), Path::to_path_buf);
@@ -339,6 +366,7 @@ fn write_native<T: Sample>(
         nodata,
         pad: nodata.unwrap_or_default(),
         out,
+        stats: vec![StatsAcc::default(); nb],
     };
     let strips = src.height.div_ceil(block);
     progress.start("cog", strips as u64);
@@ -377,7 +405,22 @@ fn write_native<T: Sample>(
     })?;
     pyr.finish()?;
     progress.finish();
-    assemble(out, &mut pyr.levels, &template, plan, block, nb)
+    let (size, checksum, overviews) = assemble(out, &mut pyr.levels, &template, plan, block, nb)?;
+    Ok(Written {
+        size,
+        checksum,
+        overviews,
+        stats: pyr.stats.iter().map(StatsAcc::finish).collect(),
+    })
+}
+
+/// What the layout step reports back.
+struct Written {
+    size: u64,
+    checksum: String,
+    overviews: usize,
+    /// Per band; empty when the writer did not gather statistics.
+    stats: Vec<Option<BandStatistics>>,
 }
 
 /// Structural tags of one level; offsets are filled in by the caller.

@@ -378,7 +378,7 @@ pub fn write_geozarr(
     std::fs::create_dir(staged.path()).map_err(|e| ConvertError::output(target, e))?;
     let store = Arc::new(StagingStore::new(staged.path()));
     let arrays = create_layout(&store, &plan, first, dates.as_deref(), target)?;
-    dispatch_dtype!(
+    let stats = dispatch_dtype!(
         plan.dtype,
         write_data::<T>(&arrays, &plan, &ordered, target, progress)
     )?;
@@ -390,9 +390,11 @@ pub fn write_geozarr(
     let bands = first
         .bands
         .iter()
-        .map(|b| {
+        .zip(&stats)
+        .map(|(b, st)| {
             let mut r = b.record();
             r.nodata = plan.nodata;
+            r.statistics = st.finish();
             r
         })
         .collect();

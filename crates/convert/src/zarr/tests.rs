@@ -165,6 +165,26 @@ fn time_cube_round_trips_with_overviews_and_attributes() {
     );
     assert_eq!(rec.bands[0].nodata, Some(0.0));
     assert!(rec.size > 0 && rec.checksum.is_none());
+    // Statistics over all dates, nodata (0) left out.
+    let valid: Vec<f64> = c
+        .data
+        .concat()
+        .into_iter()
+        .filter(|&v| v != 0)
+        .map(f64::from)
+        .collect();
+    let n = valid.len() as f64;
+    let mean = valid.iter().sum::<f64>() / n;
+    let sd = (valid.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n).sqrt();
+    let st = rec.bands[0].statistics.unwrap();
+    assert_eq!(
+        st.minimum,
+        valid.iter().copied().fold(f64::INFINITY, f64::min)
+    );
+    assert_eq!(st.maximum, valid.iter().copied().fold(0.0, f64::max));
+    assert!((st.mean - mean).abs() < 1e-9 && (st.stddev - sd).abs() < 1e-9);
+    assert!((st.valid_percent - 100.0 * n / (3.0 * 37.0 * 23.0)).abs() < 1e-9);
+    assert!(st.valid_percent < 100.0, "the inputs hold some nodata");
 
     // Values, in date order (inputs were given March, January, February).
     let (shape, got) = read_all::<u16>(&c.out, "/data");
@@ -274,6 +294,21 @@ fn multi_band_raster_gets_a_band_dimension() {
     let rec = write_geozarr(&inspect(&[p]), None, &out, &opts, &NoProgress).unwrap();
     assert_eq!(rec.overviews, 0);
     assert!(rec.datetimes.is_empty());
+    // One statistics entry per band, from that band's values only.
+    for (b, band) in rec.bands.iter().enumerate() {
+        let v: Vec<f64> = data[b * w * h..(b + 1) * w * h]
+            .iter()
+            .map(|&x| f64::from(x))
+            .collect();
+        let st = band.statistics.unwrap();
+        assert_eq!(st.minimum, v.iter().copied().fold(f64::INFINITY, f64::min));
+        assert_eq!(
+            st.maximum,
+            v.iter().copied().fold(f64::NEG_INFINITY, f64::max)
+        );
+        assert!((st.mean - v.iter().sum::<f64>() / v.len() as f64).abs() < 1e-9);
+        assert!((st.valid_percent - 100.0).abs() < 1e-12);
+    }
     let (shape, got) = read_all::<f32>(&out, "/reflectance");
     assert_eq!(shape, [3, 10, 20]);
     assert_eq!(got, data);

@@ -16,6 +16,7 @@ use crate::dtype::Sample;
 use crate::error::Result;
 use crate::pyramid::{half, reduce_rows};
 use crate::source::{read_window, RasterSource};
+use crate::stats::{self, StatsAcc};
 use arco_core::Progress;
 use rayon::prelude::*;
 use std::path::Path;
@@ -40,6 +41,8 @@ struct BlockWriter<'a, T> {
     skip: Option<T>,
     fill: T,
     target: &'a Path,
+    /// Statistics of the full-resolution pixels of this block, per band.
+    stats: Vec<StatsAcc>,
 }
 
 impl<T: Sample + Element> BlockWriter<'_, T> {
@@ -82,18 +85,41 @@ impl<T: Sample + Element> BlockWriter<'_, T> {
         st.next_row += 1;
         let has_next = k + 1 < self.plan.levels.len();
         let this = &*self;
-        let (stored, reduced) = rayon::join(
+        let (stored, (reduced, stats)) = rayon::join(
             || this.store_strip(k, &strip, n, row),
             || {
-                has_next.then(|| {
-                    strip
-                        .par_iter()
-                        .map(|s| reduce_rows(s, width, n, nb, this.plan.resampling, this.skip))
-                        .collect::<Vec<_>>()
-                })
+                rayon::join(
+                    || {
+                        has_next.then(|| {
+                            strip
+                                .par_iter()
+                                .map(|s| {
+                                    reduce_rows(s, width, n, nb, this.plan.resampling, this.skip)
+                                })
+                                .collect::<Vec<_>>()
+                        })
+                    },
+                    || {
+                        (k == 0).then(|| {
+                            strip
+                                .par_iter()
+                                .map(|s| stats::interleaved(s, nb, this.skip))
+                                .reduce(
+                                    || vec![StatsAcc::default(); nb],
+                                    |mut a, b| {
+                                        stats::merge_into(&mut a, &b);
+                                        a
+                                    },
+                                )
+                        })
+                    },
+                )
             },
         );
         stored?;
+        if let Some(st) = stats {
+            stats::merge_into(&mut self.stats, &st);
+        }
         drop(strip);
         if let Some(reduced) = reduced {
             self.feed(k + 1, reduced, half(n))?;
@@ -219,7 +245,7 @@ pub(super) fn write_data<T: Sample + Element>(
     sources: &[&RasterSource],
     target: &Path,
     progress: &dyn Progress,
-) -> Result<()> {
+) -> Result<Vec<StatsAcc>> {
     let nt = sources.len();
     let tc = plan.tc;
     let lvl0 = &plan.levels[0];
@@ -228,14 +254,21 @@ pub(super) fn write_data<T: Sample + Element>(
     // Blocks in flight at once: about one input per thread.
     let per_round = (rayon::current_num_threads() / tc).max(1);
     let blocks: Vec<usize> = (0..nt.div_ceil(tc)).collect();
+    let mut stats = vec![StatsAcc::default(); plan.nb];
     for round in blocks.chunks(per_round) {
-        round.par_iter().try_for_each(|&tb| {
-            let srcs = &sources[tb * tc..((tb + 1) * tc).min(nt)];
-            write_block::<T>(arrays, plan, srcs, tb as u64, target, progress)
-        })?;
+        let parts = round
+            .par_iter()
+            .map(|&tb| {
+                let srcs = &sources[tb * tc..((tb + 1) * tc).min(nt)];
+                write_block::<T>(arrays, plan, srcs, tb as u64, target, progress)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        for p in &parts {
+            stats::merge_into(&mut stats, p);
+        }
     }
     progress.finish();
-    Ok(())
+    Ok(stats)
 }
 
 /// One time block: a reader thread reads strips from the block's inputs
@@ -247,7 +280,7 @@ fn write_block<T: Sample + Element>(
     tb: u64,
     target: &Path,
     progress: &dyn Progress,
-) -> Result<()> {
+) -> Result<Vec<StatsAcc>> {
     let skip = match plan.nodata {
         Some(v) => Some(T::from_f64(v)),
         None if plan.dtype.is_float() => Some(T::from_f64(f64::NAN)),
@@ -269,6 +302,7 @@ fn write_block<T: Sample + Element>(
         skip,
         fill: T::from_f64(plan.fill),
         target,
+        stats: vec![StatsAcc::default(); plan.nb],
     };
     let lvl0 = &plan.levels[0];
     let (width, height, step) = (lvl0.width, lvl0.height, lvl0.outer.0);
@@ -313,5 +347,6 @@ fn write_block<T: Sample + Element>(
         }
         Ok(())
     })?;
-    writer.finish()
+    writer.finish()?;
+    Ok(writer.stats)
 }
