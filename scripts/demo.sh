@@ -32,6 +32,19 @@ run convert "$SAMPLES/uint16.tif" --to cog -o "$DEMO/uint16.tif" --overwrite --q
 run convert "${series[@]}" --to geozarr -o "$DEMO/ndvi.zarr" \
   --time-from '(\d{4}-\d{2}-\d{2})' --overwrite --quiet
 run convert "${series[@]}" --to cog -o "$DEMO/series" --overwrite --quiet
+# Vectors: GeoParquet, FlatGeobuf, PMTiles.
+run convert "$SAMPLES/fields.gpkg" -o "$DEMO/fields.parquet" --overwrite --quiet
+run convert "$SAMPLES/fields.gpkg" -o "$DEMO/fields.fgb" --overwrite --quiet
+run convert "$SAMPLES/fields.gpkg" -o "$DEMO/fields.pmtiles" --maxzoom 12 --overwrite --quiet
+# Gap filling: a complete series with a quality band, as a product directory.
+rm -rf "$DEMO/ndvi_filled"
+run reconstruct "${series[@]}" -o "$DEMO/ndvi_filled" --time-from '(\d{4}-\d{2}-\d{2})' --quiet
+# STAC: a root catalog over the products, then publish (local store) with the index.
+run stac catalog "$DEMO/series" "$DEMO/ndvi_filled" -o "$DEMO" --title "arco demo" --quiet
+rm -rf "$DEMO/published"
+run publish "$DEMO/ndvi_filled" --to "$DEMO/published/ndvi_filled" --stac-index --quiet
+# The 4C checks on the published product (its last date is June 2024).
+run check "$DEMO/published/ndvi_filled" --as-of 2024-06-15 --no-schemas
 
 # Run a validator quietly; show its whole report when it fails.
 check() {
@@ -47,15 +60,25 @@ check "$VPY" tests/py/validate_cog.py "$DEMO/uint16.tif" "$DEMO"/series/*.tif
 check "$VPY" tests/py/compare_raster.py "$SAMPLES/uint16.tif" "$DEMO/uint16.tif"
 check "$VPY" tests/py/check_zarr.py "$DEMO/ndvi.zarr" --reference "${series[@]}" \
   --time-from '(\d{4}-\d{2}-\d{2})'
+check "$VPY" tests/py/check_geoparquet.py "$DEMO/fields.parquet" --reference "$SAMPLES/fields.gpkg"
+check "$VPY" tests/py/check_fgb.py "$DEMO/fields.fgb" --reference "$SAMPLES/fields.gpkg"
+check "$VPY" tests/py/check_pmtiles.py "$DEMO/fields.pmtiles" --input "$SAMPLES/fields.gpkg" --maxzoom 12
 echo "demo: COGs valid (GDAL + rio-cogeo), pixels identical, GeoZarr cube matches its inputs"
+echo "demo: GeoParquet (gpio, geoparquet-validator, geopandas), FlatGeobuf (ogrinfo, pyogrio), PMTiles (tippecanoe-decode, pmtiles) valid"
 
 cat <<EOF
 
 Outputs:
   $ROOT/$DEMO/uint16.tif      COG of $SAMPLES/uint16.tif
   $ROOT/$DEMO/ndvi.zarr       GeoZarr cube (time, y, x) of $SAMPLES/series/*.tif
-  $ROOT/$DEMO/series/         one COG per date
+  $ROOT/$DEMO/series/         one COG per date, a STAC Item beside each, collection.json
+  $ROOT/$DEMO/fields.*        GeoParquet, FlatGeobuf and PMTiles of $SAMPLES/fields.gpkg
+  $ROOT/$DEMO/ndvi_filled/    the series gap-filled (SWAG) with quality COGs and STAC
+  $ROOT/$DEMO/catalog.json    a root catalog over series/ and ndvi_filled/
+  $ROOT/$DEMO/published/      ndvi_filled published to a local store, with items.parquet
 Try:
   gdalinfo $DEMO/uint16.tif
+  $ARCO view $DEMO/fields.pmtiles
+  $ARCO search $DEMO/published/items.parquet --bbox -180,-90,180,90
   $VPY -c "import xarray as xr; print(xr.open_zarr('$DEMO/ndvi.zarr', decode_coords='all'))"
 EOF

@@ -5,7 +5,8 @@ Run with Debian's python (GDAL bindings + numpy): /usr/bin/python3.
 
   make_samples.py OUTDIR                 the demo set (same as `demo OUTDIR`)
   make_samples.py demo OUTDIR            uint16.tif, float32_3band.tif, categorical.tif,
-                                         series/ndvi_2024-01-01.tif .. ndvi_2024-06-01.tif
+                                         series/ndvi_2024-01-01.tif .. ndvi_2024-06-01.tif,
+                                         fields.gpkg (2000 parcels, EPSG:4326)
   make_samples.py raster OUT.tif --width W --height H [--bands N] [--dtype uint16] ...
   make_samples.py series OUTDIR --steps N --width W --height H [--dtype int16] ...
 
@@ -319,6 +320,49 @@ def write_series(outdir, steps, width, height, dtype="int16", crs="EPSG:3035", o
     return paths
 
 
+def write_fields(path, n=2000, seed=5):
+    """n field parcels (seeded irregular quadrilaterals over central Europe,
+    EPSG:4326) with integer, real, string, boolean and date attributes."""
+    from osgeo import ogr
+    ogr.UseExceptions()
+    if os.path.exists(path):
+        os.remove(path)
+    rng = np.random.default_rng(seed)
+    srs = osr.SpatialReference()
+    srs.ImportFromEPSG(4326)
+    ds = ogr.GetDriverByName("GPKG").CreateDataSource(path)
+    lyr = ds.CreateLayer("fields", srs, ogr.wkbPolygon)
+    for name, t in [("parcel_id", ogr.OFTInteger64), ("crop", ogr.OFTString),
+                    ("area_ha", ogr.OFTReal), ("irrigated", ogr.OFTInteger),
+                    ("sown", ogr.OFTDate)]:
+        d = ogr.FieldDefn(name, t)
+        if name == "irrigated":
+            d.SetSubType(ogr.OFSTBoolean)
+        lyr.CreateField(d)
+    crops = ["wheat", "maize", "barley", "rapeseed", "sunflower", "grass"]
+    side = int(np.ceil(np.sqrt(n)))
+    lyr.StartTransaction()
+    for k in range(n):
+        x0 = 10.0 + (k % side) * 0.01
+        y0 = 48.0 + (k // side) * 0.01
+        j = rng.uniform(0.0005, 0.0025, 8)
+        ring = ogr.Geometry(ogr.wkbLinearRing)
+        for dx, dy in [(j[0], j[1]), (0.01 - j[2], j[3]), (0.01 - j[4], 0.01 - j[5]), (j[6], 0.01 - j[7]), (j[0], j[1])]:
+            ring.AddPoint_2D(x0 + dx, y0 + dy)
+        poly = ogr.Geometry(ogr.wkbPolygon)
+        poly.AddGeometry(ring)
+        f = ogr.Feature(lyr.GetLayerDefn())
+        f.SetGeometry(poly)
+        f.SetField("parcel_id", 1_000_000 + k)
+        f.SetField("crop", crops[int(rng.integers(len(crops)))])
+        f.SetField("area_ha", round(float(rng.uniform(2, 80)), 2))
+        f.SetField("irrigated", int(rng.integers(2)))
+        f.SetField("sown", 2024, int(rng.integers(3, 6)), int(rng.integers(1, 29)), 0, 0, 0, 0)
+        lyr.CreateFeature(f)
+    lyr.CommitTransaction()
+    ds = None
+
+
 # --------------------------------------------------------------------------
 # Command line
 # --------------------------------------------------------------------------
@@ -337,6 +381,9 @@ def demo(outdir):
     print(f"wrote   {p}")
     write_series(os.path.join(outdir, "series"), 6, 400, 300, "int16", "EPSG:3035",
                  nodata=-32768, clouds=2, force=True)
+    p = os.path.join(outdir, "fields.gpkg")
+    write_fields(p)
+    print(f"wrote   {p}")
 
 
 def parse_pair(s):

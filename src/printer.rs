@@ -27,6 +27,11 @@ impl Printer {
         self.json
     }
 
+    /// Whether progress bars are drawn (not quiet, stderr a terminal).
+    pub fn bars(&self) -> bool {
+        self.bars
+    }
+
     /// A human line on stdout (not with --json or --quiet).
     #[allow(clippy::print_stdout)]
     pub fn line(&self, msg: &str) {

@@ -1,4 +1,8 @@
-//! `arco convert`: rasters to COG or GeoZarr.
+//! `arco convert`: rasters to COG or GeoZarr; vector layers to GeoParquet
+//! or FlatGeobuf (see `convert/vector.rs`).
+
+mod pmtiles;
+mod vector;
 
 use crate::printer::Printer;
 use anyhow::{bail, Context};
@@ -28,8 +32,32 @@ Examples:
   # The same series to one COG per date in a directory
   arco convert ndvi_*.tif --to cog -o cogs/
 
--o names a file when it ends in .tif/.tiff (COG) or .zarr (GeoZarr); any other
-path is a directory that receives one COG per input, or one cube <name>.zarr.
+  # A vector layer to GeoParquet 1.1 (WKB, bbox covering, Hilbert-ordered rows)
+  arco convert roads.gpkg --layer roads -o roads.parquet
+
+  # The same with native GeoArrow geometry, 50k-row groups, input order kept
+  arco convert parcels.shp -o parcels.parquet --encoding geoarrow --row-group-size 50000 --no-sort
+
+  # A vector layer to FlatGeobuf with its packed Hilbert R-tree
+  arco convert countries.geojson -o countries.fgb
+
+  # Vector tiles (MVT in PMTiles), zooms 0-12; then look at them in a browser
+  arco convert roads.fgb -o roads.pmtiles --maxzoom 12
+  arco view roads.pmtiles
+
+  # Raster tiles (PNG, nodata transparent) from the native resolution down
+  arco convert ndvi_cog.tif -o ndvi.pmtiles
+
+-o names a file when it ends in .tif/.tiff (COG), .zarr (GeoZarr), .parquet
+(GeoParquet), .fgb (FlatGeobuf) or .pmtiles (PMTiles); any other path is a
+directory that receives one COG, .parquet, .fgb or .pmtiles per input, or one
+cube <name>.zarr.
+
+Vector inputs: anything OGR reads (Shapefile, GeoPackage, GeoJSON, GeoJSONSeq,
+FlatGeobuf, CSV with a WKT column or x/y, lon/lat columns). Null geometries stay
+null and empty ones stay empty (FlatGeobuf: features without geometry, last in
+the index). GeoParquet has no M: M values are dropped with a note. FlatGeobuf
+has no lists or dates: lists become JSON arrays, dates DateTime columns.
 Outputs are written under a temporary name and renamed when complete.";
 
 /// Output formats of `arco convert`.
@@ -39,9 +67,17 @@ pub enum To {
     Cog,
     /// GeoZarr: a Zarr v3 store; several dated inputs become one (time, y, x) cube.
     Geozarr,
+    /// GeoParquet 1.1 (vector input).
+    Geoparquet,
+    /// FlatGeobuf (vector input).
+    Flatgeobuf,
+    /// PMTiles v3: vector tiles (MVT) from a vector layer, PNG/WebP tiles from a raster.
+    Pmtiles,
 }
 
 /// Arguments of `arco convert`.
+// Command-line flags are bools by nature.
+#[allow(clippy::struct_excessive_bools)]
 #[derive(Debug, Args)]
 pub struct ConvertArgs {
     /// Input rasters: any file GDAL reads (GeoTIFF, NetCDF, HDF4/5, JPEG2000,
@@ -159,6 +195,53 @@ pub struct ConvertArgs {
 
     #[command(flatten)]
     pub time: super::time::TimeArgs,
+
+    #[command(flatten)]
+    pub stac: super::stac::StacArgs,
+
+    /// Layer to read from a multi-layer vector input (GeoPackage...).
+    #[arg(long, value_name = "NAME", help_heading = "Vector")]
+    pub layer: Option<String>,
+
+    /// Keep the input order of features instead of sorting them in Hilbert
+    /// order (GeoParquet rows; FlatGeobuf sorts whenever it writes an index).
+    #[arg(long, help_heading = "Vector")]
+    pub no_sort: bool,
+
+    /// GeoParquet rows per row group (50000-150000 suit spatial queries).
+    #[arg(
+        long,
+        default_value_t = 100_000,
+        value_name = "N",
+        help_heading = "Vector"
+    )]
+    pub row_group_size: usize,
+
+    /// GeoParquet geometry encoding: wkb, or geoarrow (native; one geometry
+    /// type per layer, else WKB with a note).
+    #[arg(long, default_value = "wkb", value_parser = ["wkb", "geoarrow"], help_heading = "Vector")]
+    pub encoding: String,
+
+    /// FlatGeobuf without the packed Hilbert R-tree (features in input order).
+    #[arg(long, help_heading = "Vector")]
+    pub no_index: bool,
+
+    /// PMTiles lowest zoom [default: 0].
+    #[arg(long, value_name = "Z", help_heading = "PMTiles")]
+    pub minzoom: Option<u8>,
+
+    /// PMTiles highest zoom [default: vector: guessed from the detail of the
+    /// data, at most 14; raster: the zoom of its native resolution].
+    #[arg(long, value_name = "Z", help_heading = "PMTiles")]
+    pub maxzoom: Option<u8>,
+
+    /// Raster tile image format: png (lossless, nodata transparent) or webp.
+    #[arg(long, default_value = "png", value_parser = ["png", "webp"], value_name = "FMT", help_heading = "PMTiles")]
+    pub tile_format: String,
+
+    /// WebP quality 1-100 (lossy) [default: lossless].
+    #[arg(long, value_name = "Q", help_heading = "PMTiles")]
+    pub quality: Option<u8>,
 }
 
 fn has_ext(p: &Path, exts: &[&str]) -> bool {
@@ -177,6 +260,8 @@ fn validate_output_kind(to: To, output: &Path) -> anyhow::Result<()> {
             "-o {}: a .tif path needs --to cog (or name a .zarr store for --to geozarr)",
             output.display()
         ),
+        To::Geoparquet | To::Flatgeobuf => vector::validate_output_kind(to, output),
+        To::Pmtiles => pmtiles::validate_output_kind(output),
         _ => Ok(()),
     }
 }
@@ -186,7 +271,10 @@ fn format_of(args: &ConvertArgs) -> anyhow::Result<To> {
         Some(t) => t,
         None if has_ext(&args.output, &["tif", "tiff"]) => To::Cog,
         None if has_ext(&args.output, &["zarr"]) => To::Geozarr,
-        None => bail!("--to is required when -o {} has no .tif or .zarr extension (use --to cog or --to geozarr)", args.output.display()),
+        None if has_ext(&args.output, vector::PARQUET_EXTS) => To::Geoparquet,
+        None if has_ext(&args.output, vector::FGB_EXTS) => To::Flatgeobuf,
+        None if has_ext(&args.output, pmtiles::PMTILES_EXTS) => To::Pmtiles,
+        None => bail!("--to is required when -o {} has no .tif, .zarr, .parquet, .fgb or .pmtiles extension (use --to cog, geozarr, geoparquet, flatgeobuf or pmtiles)", args.output.display()),
     };
     validate_output_kind(to, &args.output)?;
     Ok(to)
@@ -212,10 +300,38 @@ fn human_size(n: u64) -> String {
     }
 }
 
+/// The STAC of a product directory (an Item per output, the collection)
+/// for the vector and tile writers, with its line for people.
+fn product_stac(
+    args: &ConvertArgs,
+    records: &[Record],
+    printer: &Printer,
+) -> anyhow::Result<Option<serde_json::Value>> {
+    let outs: Vec<_> = records.iter().map(|r| (r, "data", None)).collect();
+    let stac = super::stac::write_product_stac(&args.output, &outs, &args.stac, None)?;
+    Ok(stac.map(|st| {
+        printer.line(&format!(
+            "STAC: {} item{} and {}",
+            st.items.len(),
+            if st.items.len() == 1 { "" } else { "s" },
+            st.collection.display()
+        ));
+        super::stac::summary(&st)
+    }))
+}
+
 /// Runs `arco convert`.
 pub fn run(args: &ConvertArgs, printer: &Printer) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let to = format_of(args)?;
+    // Bad STAC options fail before any work.
+    args.stac.config()?;
+    if matches!(to, To::Geoparquet | To::Flatgeobuf) {
+        return vector::run(args, to, printer, started);
+    }
+    if to == To::Pmtiles {
+        return pmtiles::run(args, printer, started);
+    }
     let sources = args
         .inputs
         .iter()
@@ -234,6 +350,21 @@ pub fn run(args: &ConvertArgs, printer: &Printer) -> anyhow::Result<ExitCode> {
     let records = match to {
         To::Cog => convert_cogs(args, &sources, printer)?,
         To::Geozarr => vec![convert_geozarr(args, &sources, printer)?],
+        To::Geoparquet | To::Flatgeobuf | To::Pmtiles => {
+            unreachable!("vector outputs return above")
+        }
+    };
+    // A directory as -o is a product directory: an Item beside each product
+    // and a collection.json.
+    let stac = if has_ext(&args.output, &["tif", "tiff", "zarr"]) {
+        None
+    } else {
+        let variable = args.name.clone().unwrap_or_else(|| "data".into());
+        let outs: Vec<_> = records
+            .iter()
+            .map(|r| (r, "data", Some(variable.as_str())))
+            .collect();
+        super::stac::write_product_stac(&args.output, &outs, &args.stac, None)?
     };
     let elapsed = started.elapsed().as_secs_f64();
     for r in &records {
@@ -254,6 +385,14 @@ pub fn run(args: &ConvertArgs, printer: &Printer) -> anyhow::Result<ExitCode> {
             human_size(r.size),
         ));
     }
+    if let Some(st) = &stac {
+        printer.line(&format!(
+            "STAC: {} item{} and {}",
+            st.items.len(),
+            if st.items.len() == 1 { "" } else { "s" },
+            st.collection.display()
+        ));
+    }
     printer.line(&format!(
         "{} output{} in {elapsed:.2} s",
         records.len(),
@@ -262,8 +401,9 @@ pub fn run(args: &ConvertArgs, printer: &Printer) -> anyhow::Result<ExitCode> {
     if printer.json() {
         printer.emit_json(&serde_json::json!({
             "command": "convert",
-            "format": match to { To::Cog => "cog", To::Geozarr => "geozarr" },
+            "format": match to { To::Cog => "cog", To::Geozarr => "geozarr", To::Geoparquet => "geoparquet", To::Flatgeobuf => "flatgeobuf", To::Pmtiles => "pmtiles" },
             "outputs": records,
+            "stac": stac.as_ref().map(super::stac::summary),
             "elapsed_s": elapsed,
         }))?;
     }

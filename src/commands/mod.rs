@@ -1,7 +1,11 @@
 //! One module per verb.
 
+pub mod check;
 pub mod convert;
+pub mod publish;
 pub mod reconstruct;
+pub mod search;
+pub mod stac;
 pub mod time;
 pub mod view;
 
@@ -16,6 +20,10 @@ pub fn run(command: Command, printer: &Printer) -> anyhow::Result<ExitCode> {
         Command::Convert(args) => convert::run(&args, printer),
         Command::Reconstruct(args) => reconstruct::run(&args, printer),
         Command::View(args) => view::run(&args, printer),
+        Command::Check(args) => check::run(&args, printer),
+        Command::Stac(cmd) => stac::run(&cmd, printer),
+        Command::Search(args) => search::run(&args, printer),
+        Command::Publish(args) => publish::run(&args, printer),
     }
 }
 

@@ -168,6 +168,9 @@ pub struct ReconstructArgs {
     #[command(flatten)]
     pub time: super::time::TimeArgs,
 
+    #[command(flatten)]
+    pub stac: super::stac::StacArgs,
+
     /// Window edge in pixels processed at once, a multiple of 16
     /// (memory: about edge^2 x dates x 40 bytes).
     #[arg(long, default_value_t = 256, value_name = "PX")]
@@ -220,6 +223,51 @@ fn swag_params(args: &ReconstructArgs, season: usize) -> SwagParams {
         p.future = v;
     }
     p
+}
+
+/// The method and parameters recorded in the STAC Items (`processing:`).
+fn processing_of(
+    args: &ReconstructArgs,
+    params: &SwagParams,
+    stat: Statistic,
+    n: usize,
+) -> arco_catalog::Processing {
+    let sg = args
+        .sg
+        .as_ref()
+        .map(|v| serde_json::json!({"window": v[0], "order": v[1]}));
+    let mut lineage = format!(
+        "arco reconstruct: SWAG gap filling (season {}, seasonal attenuation {} dB, envelope attenuation {} dB, future weight {}) over {n} dates",
+        params.season, params.att_seas, params.att_env, params.future
+    );
+    if let Some(c) = args.aggregate {
+        lineage = format!("{lineage}, after aggregation to {c} ({stat:?})");
+    }
+    if let Some(v) = &args.sg {
+        lineage = format!(
+            "{lineage}, then Savitzky-Golay smoothing (window {}, order {})",
+            v[0], v[1]
+        );
+    }
+    if args.mask.is_some() {
+        lineage.push_str("; quality masking with --qa rasters");
+    }
+    arco_catalog::Processing {
+        lineage: Some(lineage),
+        method: Some(serde_json::json!({
+            "method": "swag",
+            "preset": format!("{:?}", args.preset).to_ascii_lowercase(),
+            "swag": {"season": params.season, "att_seas": params.att_seas, "att_env": params.att_env, "future": params.future},
+            "savitzky_golay": sg,
+            "qa_rule": args.mask.as_ref().map(|m| format!("{m:?}")),
+            "valid_range": args.valid_range,
+            "nodata": args.nodata,
+            "aggregate": args.aggregate.map(|c| serde_json::json!({"cadence": c.to_string(), "statistic": format!("{stat:?}").to_ascii_lowercase()})),
+            "band": args.band,
+            "dates": n,
+        })),
+        level: None,
+    }
 }
 
 /// Sorted inputs with their dates and QA rasters.
@@ -374,6 +422,7 @@ fn load_series(args: &ReconstructArgs) -> anyhow::Result<Series> {
 /// Runs `arco reconstruct`.
 pub fn run(args: &ReconstructArgs, printer: &Printer) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
+    args.stac.config()?;
     let input = Input::open(args)?;
     let in_dates = input.dates().to_vec();
     let n_dates = in_dates.len();
@@ -425,7 +474,7 @@ pub fn run(args: &ReconstructArgs, printer: &Printer) -> anyhow::Result<ExitCode
             );
         }
     }
-    if args.block < 16 || args.block % 16 != 0 {
+    if args.block < 16 || !args.block.is_multiple_of(16) {
         bail!(
             "--block {} must be a multiple of 16 (256 is the usual choice)",
             args.block
@@ -648,6 +697,14 @@ pub fn run(args: &ReconstructArgs, printer: &Printer) -> anyhow::Result<ExitCode
         ));
     }
     drop(tmp);
+    let stac = {
+        let outs: Vec<_> = records
+            .iter()
+            .map(|(r, role)| (r, *role, Some(*role)))
+            .collect();
+        let processing = processing_of(args, &params, stat, n);
+        super::stac::write_product_stac(&args.output, &outs, &args.stac, Some(processing))?
+    };
 
     let elapsed = started.elapsed().as_secs_f64();
     printer.line(&format!(
@@ -659,6 +716,13 @@ pub fn run(args: &ReconstructArgs, printer: &Printer) -> anyhow::Result<ExitCode
         records.len(),
         args.output.display()
     ));
+    if let Some(st) = &stac {
+        printer.line(&format!(
+            "STAC: {} items and {}",
+            st.items.len(),
+            st.collection.display()
+        ));
+    }
     if printer.json() {
         let outputs: Vec<serde_json::Value> = records
             .iter()
@@ -675,6 +739,7 @@ pub fn run(args: &ReconstructArgs, printer: &Printer) -> anyhow::Result<ExitCode
             "bands": [{"band": args.band, "observed": counts.observed, "filled": counts.filled, "unfillable": counts.unfillable, "masked": counts.masked}],
             "swag": {"season": params.season, "att_seas": params.att_seas, "att_env": params.att_env, "future": params.future},
             "sg": args.sg,
+            "stac": stac.as_ref().map(super::stac::summary),
             "elapsed_s": elapsed,
         }))?;
     }

@@ -1,4 +1,7 @@
-//! `arco view`: what a raster or a GeoZarr store holds.
+//! `arco view`: what a raster or a GeoZarr store holds; for a PMTiles
+//! archive, a local web page that shows it on a map.
+
+mod serve;
 
 use crate::printer::Printer;
 use anyhow::Context;
@@ -11,18 +14,41 @@ use std::process::ExitCode;
 pub const EXAMPLES: &str = "\
 Examples:
   arco view scene_cog.tif
-  arco view ndvi.zarr --json";
+  arco view ndvi.zarr --json
+
+  # A map of the tiles in your browser (served on 127.0.0.1 until Ctrl-C)
+  arco view roads.pmtiles
+  arco view ndvi.pmtiles --port 9000 --no-browser
+
+Any other output can be looked at the same way once tiled:
+  arco convert scene_cog.tif -o scene.pmtiles && arco view scene.pmtiles";
 
 /// Arguments of `arco view`.
 #[derive(Debug, Args)]
 pub struct ViewArgs {
-    /// A raster GDAL reads, or a GeoZarr store (directory ending in .zarr).
+    /// A raster GDAL reads, a GeoZarr store (directory ending in .zarr), or
+    /// a PMTiles archive (.pmtiles: served as a map on 127.0.0.1).
     pub file: PathBuf,
+
+    /// Port of the map server for .pmtiles (a free one when it is taken).
+    #[arg(long, default_value_t = 8765, value_name = "N")]
+    pub port: u16,
+
+    /// Print the map's URL without opening a browser.
+    #[arg(long)]
+    pub no_browser: bool,
 }
 
 /// Runs `arco view`.
 pub fn run(args: &ViewArgs, printer: &Printer) -> anyhow::Result<ExitCode> {
     let path = args.file.to_string_lossy().into_owned();
+    if args
+        .file
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("pmtiles"))
+    {
+        return serve::run(&args.file, args.port, !args.no_browser, printer);
+    }
     if args.file.is_dir() {
         let meta = args.file.join("zarr.json");
         let text = std::fs::read_to_string(&meta).with_context(|| {

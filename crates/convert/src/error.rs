@@ -107,6 +107,74 @@ pub enum ConvertError {
         /// What is wrong and the fix.
         reason: String,
     },
+    /// GDAL cannot open the input as a vector layer.
+    #[error("{path}: not a vector file GDAL can read ({reason}); check the path and that the file is whole")]
+    NotVector {
+        /// The input as given.
+        path: String,
+        /// GDAL's own words.
+        reason: String,
+    },
+    /// The input has several layers and none was chosen.
+    #[error("{path}: holds {count} layers; choose one with --layer NAME (one of: {names})")]
+    ChooseLayer {
+        /// The input.
+        path: String,
+        /// How many layers.
+        count: usize,
+        /// Their names.
+        names: String,
+    },
+    /// `--layer` names nothing in the input.
+    #[error("{path}: no layer named '{layer}'; pass --layer with one of: {names}")]
+    NoSuchLayer {
+        /// The input.
+        path: String,
+        /// The name asked for.
+        layer: String,
+        /// The names available.
+        names: String,
+    },
+    /// The layer has no geometry column.
+    #[error("{path}: layer '{layer}' has no geometry column; give it one (for CSV: a WKT column, or x/y or lon/lat columns)")]
+    NoGeometry {
+        /// The input.
+        path: String,
+        /// The layer.
+        layer: String,
+    },
+    /// The layer has no features.
+    #[error("{path}: layer '{layer}' has no features; there is nothing to convert (check the layer name or the filter that made the file)")]
+    EmptyLayer {
+        /// The input.
+        path: String,
+        /// The layer.
+        layer: String,
+    },
+    /// The layer's CRS cannot be carried into the output.
+    #[error("{path}: unsupported CRS: {reason}")]
+    UnsupportedCrs {
+        /// The input.
+        path: String,
+        /// What is wrong and the fix.
+        reason: String,
+    },
+    /// Reading features failed: a broken file or a geometry arco cannot use.
+    #[error("{path}: {reason}")]
+    VectorRead {
+        /// The input.
+        path: String,
+        /// What failed.
+        reason: String,
+    },
+    /// Encoding the output failed.
+    #[error("{}: cannot encode output ({reason})", path.display())]
+    Encode {
+        /// The output.
+        path: PathBuf,
+        /// What failed.
+        reason: String,
+    },
     /// A GDAL call failed in a way none of the above covers.
     #[error("GDAL: {0}")]
     Gdal(#[from] gdal::errors::GdalError),

@@ -25,6 +25,7 @@ pub mod pyramid;
 pub mod series;
 pub mod source;
 pub mod stats;
+pub mod vector;
 pub mod zarr;
 
 pub use dtype::{DType, Sample};

@@ -131,7 +131,7 @@ fn crs_of(ds: &Dataset) -> Option<CrsRecord> {
 /// WKT2 (2019) text of a spatial reference. The crate's `to_wkt` gives
 /// WKT1, which loses datum ensembles and axis order details.
 #[allow(unsafe_code)]
-fn wkt2_of(srs: &gdal::spatial_ref::SpatialRef) -> Option<String> {
+pub fn wkt2_of(srs: &gdal::spatial_ref::SpatialRef) -> Option<String> {
     use std::ffi::{CStr, CString};
     let opt = CString::new("FORMAT=WKT2_2019").ok()?;
     let opts = [opt.as_ptr(), std::ptr::null()];

@@ -1,0 +1,191 @@
+//! `arco convert --to geoparquet|flatgeobuf`: vector layers through OGR.
+
+use super::{ensure_dir, has_ext, human_size, ConvertArgs, To};
+use crate::printer::Printer;
+use anyhow::bail;
+use arco_convert::vector::{
+    write_flatgeobuf, write_geoparquet, FlatGeobufOptions, GeoParquetOptions, GeometryEncoding,
+    VectorSource,
+};
+use arco_core::{Progress, Record};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+/// Extensions that name one GeoParquet file.
+pub const PARQUET_EXTS: &[&str] = &["parquet", "geoparquet"];
+/// Extensions that name one FlatGeobuf file.
+pub const FGB_EXTS: &[&str] = &["fgb"];
+
+/// Refuses an -o whose extension names another format.
+pub fn validate_output_kind(to: To, output: &Path) -> anyhow::Result<()> {
+    let (own, other, other_to) = match to {
+        To::Geoparquet => (PARQUET_EXTS, FGB_EXTS, "flatgeobuf"),
+        _ => (FGB_EXTS, PARQUET_EXTS, "geoparquet"),
+    };
+    if has_ext(output, other) || has_ext(output, &["tif", "tiff", "zarr"]) {
+        bail!(
+            "-o {}: that extension does not fit --to {}; name a .{} file (or use --to {other_to} for .{})",
+            output.display(),
+            if to == To::Geoparquet { "geoparquet" } else { "flatgeobuf" },
+            own[0],
+            other[0]
+        );
+    }
+    Ok(())
+}
+
+/// Converts each input layer; one output per input.
+pub fn run(
+    args: &ConvertArgs,
+    to: To,
+    printer: &Printer,
+    started: Instant,
+) -> anyhow::Result<ExitCode> {
+    let ext = if to == To::Geoparquet {
+        "parquet"
+    } else {
+        "fgb"
+    };
+    let own = if to == To::Geoparquet {
+        PARQUET_EXTS
+    } else {
+        FGB_EXTS
+    };
+    let single = has_ext(&args.output, own);
+    if single && args.inputs.len() > 1 {
+        bail!(
+            "-o {} names one file but {} inputs were given; pass a directory as -o to get one .{ext} per input",
+            args.output.display(),
+            args.inputs.len()
+        );
+    }
+    // Open (and so check) every input before writing anything.
+    let sources = args
+        .inputs
+        .iter()
+        .map(|i| VectorSource::open(Path::new(i), args.layer.as_deref()))
+        .collect::<Result<Vec<_>, _>>()?;
+    let targets: Vec<PathBuf> = if single {
+        vec![args.output.clone()]
+    } else {
+        ensure_dir(&args.output)?;
+        let mut seen = std::collections::HashSet::new();
+        sources
+            .iter()
+            .map(|s| {
+                let stem = s
+                    .path
+                    .file_stem()
+                    .map_or_else(|| "out".into(), |x| x.to_string_lossy().into_owned());
+                let stem = match &args.layer {
+                    Some(l) if *l != stem => format!("{stem}_{l}"),
+                    _ => stem,
+                };
+                let p = args.output.join(format!("{stem}.{ext}"));
+                if !seen.insert(p.clone()) {
+                    bail!(
+                        "two inputs would both write {}; convert them in separate calls",
+                        p.display()
+                    );
+                }
+                Ok(p)
+            })
+            .collect::<anyhow::Result<_>>()?
+    };
+    if !args.overwrite {
+        if let Some(t) = targets.iter().find(|t| t.exists()) {
+            bail!(
+                "{}: already exists (pass --overwrite to replace it)",
+                t.display()
+            );
+        }
+    }
+    let encoding = match args.encoding.as_str() {
+        "geoarrow" => GeometryEncoding::GeoArrow,
+        _ => GeometryEncoding::Wkb,
+    };
+    if args.row_group_size == 0 {
+        bail!("--row-group-size: must be at least 1 (50000-150000 rows suit spatial queries)");
+    }
+    let mut records: Vec<Record> = Vec::with_capacity(sources.len());
+    for (i, (src, target)) in sources.iter().zip(&targets).enumerate() {
+        let label = format!(
+            "[{}/{}] {}",
+            i + 1,
+            sources.len(),
+            src.path
+                .file_name()
+                .map_or_else(String::new, |f| f.to_string_lossy().into_owned())
+        );
+        let bar = printer.progress(&label);
+        let features = src.read_with_progress(None, &bar)?;
+        let rec = if to == To::Geoparquet {
+            let opts = GeoParquetOptions {
+                sort: !args.no_sort,
+                row_group_size: args.row_group_size,
+                encoding,
+                zstd_level: args.level.unwrap_or(3),
+                overwrite: args.overwrite,
+            };
+            write_geoparquet(src, features, target, &opts, &bar)?
+        } else {
+            let opts = FlatGeobufOptions {
+                index: !args.no_index,
+                overwrite: args.overwrite,
+            };
+            write_flatgeobuf(src, features, target, &opts, &bar)?
+        };
+        bar.finish();
+        records.push(rec);
+    }
+    // A directory as -o is a product directory: an Item per output and a
+    // collection.json beside the data.
+    let stac = if single {
+        None
+    } else {
+        super::product_stac(args, &records, printer)?
+    };
+    let elapsed = started.elapsed().as_secs_f64();
+    for r in &records {
+        for n in &r.notes {
+            printer.note(n);
+        }
+        let v = r.vector.as_ref().expect("vector writers fill `vector`");
+        printer.line(&format!(
+            "wrote {} ({}, layer {}, {} feature{}, {}, {} column{}, {}{})",
+            r.path.display(),
+            r.format.label(),
+            v.layer,
+            v.feature_count,
+            if v.feature_count == 1 { "" } else { "s" },
+            if v.geometry_types.is_empty() {
+                "no geometry".to_string()
+            } else {
+                v.geometry_types.join("/")
+            },
+            v.columns.len(),
+            if v.columns.len() == 1 { "" } else { "s" },
+            r.crs
+                .code
+                .as_deref()
+                .map_or("no CRS, ".to_string(), |c| format!("{c}, ")),
+            human_size(r.size),
+        ));
+    }
+    printer.line(&format!(
+        "{} output{} in {elapsed:.2} s",
+        records.len(),
+        if records.len() == 1 { "" } else { "s" }
+    ));
+    if printer.json() {
+        printer.emit_json(&serde_json::json!({
+            "command": "convert",
+            "format": if to == To::Geoparquet { "geoparquet" } else { "flatgeobuf" },
+            "outputs": records,
+            "stac": stac,
+            "elapsed_s": elapsed,
+        }))?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
