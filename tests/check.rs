@@ -161,6 +161,16 @@ fn modis_input(date: &str) -> PathBuf {
     shared_data("modis-ndvi").join(format!("TERRA_MODIS_012010_NDVI_{date}.jp2"))
 }
 
+/// The MODIS input of `date` edited by `edit_raster.py`, under its own
+/// name in `root/sub/` (so that arco writes it over that date's Item).
+fn edited_input(root: &Path, sub: &str, date: &str, edit: &[&str]) -> PathBuf {
+    let dir = root.join(sub);
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join(format!("TERRA_MODIS_012010_NDVI_{date}.tif"));
+    edit_raster(&modis_input(date), &out, edit);
+    out
+}
+
 /// One fault: its name, the damaged copy, extra options, the Cs that must
 /// flag it, and one rule that must fire.
 type Case<'a> = (&'a str, PathBuf, Vec<&'a str>, BTreeSet<String>, &'a str);
@@ -256,10 +266,7 @@ fn the_good_product_passes_and_each_fault_is_flagged_by_exactly_its_c() {
     // 5. One date on a grid shifted by half a pixel (written by arco, so its
     // Item and checksum agree with the file).
     let d = fault("shifted");
-    let tmp = root.path().join("shifted");
-    std::fs::create_dir_all(&tmp).unwrap();
-    let shifted = tmp.join(format!("TERRA_MODIS_012010_NDVI_{mid}.tif"));
-    edit_raster(&modis_input(mid), &shifted, &["--shift-x", "0.5"]);
+    let shifted = edited_input(root.path(), "shifted", mid, &["--shift-x", "0.5"]);
     reconvert(&d, &shifted, &["--nodata", NODATA]);
     cases.push((
         "half-pixel shift",
@@ -286,14 +293,8 @@ fn the_good_product_passes_and_each_fault_is_flagged_by_exactly_its_c() {
 
     // 7. A pixel set to nodata inside the mask (the whole grid).
     let d = fault("nodata_pixel");
-    let tmp = root.path().join("hole");
-    std::fs::create_dir_all(&tmp).unwrap();
-    let holed = tmp.join(format!("TERRA_MODIS_012010_NDVI_{mid}.tif"));
-    edit_raster(
-        &modis_input(mid),
-        &holed,
-        &["--set", &format!("100,50,{NODATA}")],
-    );
+    let set_pixel = format!("100,50,{NODATA}");
+    let holed = edited_input(root.path(), "hole", mid, &["--set", &set_pixel]);
     reconvert(&d, &holed, &["--nodata", NODATA]);
     cases.push((
         "nodata pixel",

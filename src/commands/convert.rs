@@ -300,6 +300,44 @@ fn human_size(n: u64) -> String {
     }
 }
 
+/// `DIR/STEM.EXT` for each stem, in a directory made when missing; refused
+/// when two inputs would write the same file.
+fn directory_targets(
+    dir: &Path,
+    stems: impl IntoIterator<Item = String>,
+    ext: &str,
+) -> anyhow::Result<Vec<PathBuf>> {
+    ensure_dir(dir)?;
+    let mut seen = std::collections::HashSet::new();
+    stems
+        .into_iter()
+        .map(|stem| {
+            let p = dir.join(format!("{stem}.{ext}"));
+            if !seen.insert(p.clone()) {
+                bail!(
+                    "two inputs would both write {}; convert them in separate calls",
+                    p.display()
+                );
+            }
+            Ok(p)
+        })
+        .collect()
+}
+
+/// Refuses existing outputs before any work (unless --overwrite), so a
+/// batch never stops half way on this.
+fn refuse_existing(targets: &[PathBuf], overwrite: bool) -> anyhow::Result<()> {
+    if !overwrite {
+        if let Some(t) = targets.iter().find(|t| t.exists()) {
+            bail!(
+                "{}: already exists (pass --overwrite to replace it)",
+                t.display()
+            );
+        }
+    }
+    Ok(())
+}
+
 /// The STAC of a product directory (an Item per output, the collection)
 /// for the vector and tile writers, with its line for people.
 fn product_stac(
@@ -452,38 +490,18 @@ fn convert_cogs(
     let targets: Vec<PathBuf> = if single {
         vec![args.output.clone()]
     } else {
-        ensure_dir(&args.output)?;
-        let mut seen = std::collections::HashSet::new();
-        sources
-            .iter()
-            .map(|s| {
-                let stem = Path::new(&s.name)
-                    .file_stem()
-                    .map_or_else(|| "out".into(), |x| x.to_string_lossy().into_owned());
-                let stem = match &args.variable {
-                    Some(v) => format!("{stem}_{v}"),
-                    None => stem,
-                };
-                let p = args.output.join(format!("{stem}.tif"));
-                if !seen.insert(p.clone()) {
-                    bail!(
-                        "two inputs would both write {}; convert them in separate calls",
-                        p.display()
-                    );
-                }
-                Ok(p)
-            })
-            .collect::<anyhow::Result<_>>()?
+        let stems = sources.iter().map(|s| {
+            let stem = Path::new(&s.name)
+                .file_stem()
+                .map_or_else(|| "out".into(), |x| x.to_string_lossy().into_owned());
+            match &args.variable {
+                Some(v) => format!("{stem}_{v}"),
+                None => stem,
+            }
+        });
+        directory_targets(&args.output, stems, "tif")?
     };
-    // Refuse before any work, so a batch never stops half way on this.
-    if !opts.overwrite {
-        if let Some(t) = targets.iter().find(|t| t.exists()) {
-            bail!(
-                "{}: already exists (pass --overwrite to replace it)",
-                t.display()
-            );
-        }
-    }
+    refuse_existing(&targets, opts.overwrite)?;
     let mut records = Vec::with_capacity(sources.len());
     for (i, (src, target)) in sources.iter().zip(&targets).enumerate() {
         let label = format!(

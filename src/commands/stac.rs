@@ -26,7 +26,7 @@ Examples:
   arco stac catalog stac/ndvi -o stac/ --index
 
   # Validate a whole tree offline against the official schemas
-  arco stac validate stac/catalog.json --schemas ../shared/reference/stac-schemas
+  arco stac validate stac/catalog.json --schemas ~/stac-schemas   # a copy of the official schemas
 
   # The payload to register the published catalog in the STAC Index
   arco stac register https://data.example.org/stac/catalog.json --slug vegetation \\

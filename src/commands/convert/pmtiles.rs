@@ -1,7 +1,7 @@
 //! `arco convert --to pmtiles`: vector layers to Mapbox Vector Tiles and
 //! rasters to PNG or WebP tiles, each in one PMTiles v3 archive.
 
-use super::{ensure_dir, has_ext, human_size, ConvertArgs};
+use super::{has_ext, human_size, ConvertArgs};
 use crate::printer::Printer;
 use anyhow::bail;
 use arco_convert::vector::VectorSource;
@@ -98,30 +98,13 @@ pub fn run(args: &ConvertArgs, printer: &Printer, started: Instant) -> anyhow::R
     let targets: Vec<PathBuf> = if single {
         vec![args.output.clone()]
     } else {
-        ensure_dir(&args.output)?;
-        let mut seen = std::collections::HashSet::new();
-        args.inputs
-            .iter()
-            .map(|i| {
-                let p = args.output.join(format!("{}.pmtiles", stem_of(i)));
-                if !seen.insert(p.clone()) {
-                    bail!(
-                        "two inputs would both write {}; convert them in separate calls",
-                        p.display()
-                    );
-                }
-                Ok(p)
-            })
-            .collect::<anyhow::Result<_>>()?
+        super::directory_targets(
+            &args.output,
+            args.inputs.iter().map(|i| stem_of(i)),
+            "pmtiles",
+        )?
     };
-    if !args.overwrite {
-        if let Some(t) = targets.iter().find(|t| t.exists()) {
-            bail!(
-                "{}: already exists (pass --overwrite to replace it)",
-                t.display()
-            );
-        }
-    }
+    super::refuse_existing(&targets, args.overwrite)?;
     let mut records: Vec<Record> = Vec::with_capacity(inputs.len());
     for (i, (input, target)) in inputs.iter().zip(&targets).enumerate() {
         let label = format!(

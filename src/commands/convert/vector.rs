@@ -1,6 +1,6 @@
 //! `arco convert --to geoparquet|flatgeobuf`: vector layers through OGR.
 
-use super::{ensure_dir, has_ext, human_size, ConvertArgs, To};
+use super::{has_ext, human_size, ConvertArgs, To};
 use crate::printer::Printer;
 use anyhow::bail;
 use arco_convert::vector::{
@@ -69,38 +69,19 @@ pub fn run(
     let targets: Vec<PathBuf> = if single {
         vec![args.output.clone()]
     } else {
-        ensure_dir(&args.output)?;
-        let mut seen = std::collections::HashSet::new();
-        sources
-            .iter()
-            .map(|s| {
-                let stem = s
-                    .path
-                    .file_stem()
-                    .map_or_else(|| "out".into(), |x| x.to_string_lossy().into_owned());
-                let stem = match &args.layer {
-                    Some(l) if *l != stem => format!("{stem}_{l}"),
-                    _ => stem,
-                };
-                let p = args.output.join(format!("{stem}.{ext}"));
-                if !seen.insert(p.clone()) {
-                    bail!(
-                        "two inputs would both write {}; convert them in separate calls",
-                        p.display()
-                    );
-                }
-                Ok(p)
-            })
-            .collect::<anyhow::Result<_>>()?
+        let stems = sources.iter().map(|s| {
+            let stem = s
+                .path
+                .file_stem()
+                .map_or_else(|| "out".into(), |x| x.to_string_lossy().into_owned());
+            match &args.layer {
+                Some(l) if *l != stem => format!("{stem}_{l}"),
+                _ => stem,
+            }
+        });
+        super::directory_targets(&args.output, stems, ext)?
     };
-    if !args.overwrite {
-        if let Some(t) = targets.iter().find(|t| t.exists()) {
-            bail!(
-                "{}: already exists (pass --overwrite to replace it)",
-                t.display()
-            );
-        }
-    }
+    super::refuse_existing(&targets, args.overwrite)?;
     let encoding = match args.encoding.as_str() {
         "geoarrow" => GeometryEncoding::GeoArrow,
         _ => GeometryEncoding::Wkb,
