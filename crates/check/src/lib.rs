@@ -111,6 +111,15 @@ pub fn run(
         }
     }
     let tree = tree::open(target)?;
+    // GDAL lists a file's directory on every open to find sidecar files; in
+    // a product directory of thousands of files that makes pixel reads
+    // quadratic. COGs need no sidecars (a user's own setting wins).
+    if gdal::config::get_config_option("GDAL_DISABLE_READDIR_ON_OPEN", "")
+        .unwrap_or_default()
+        .is_empty()
+    {
+        let _ = gdal::config::set_config_option("GDAL_DISABLE_READDIR_ON_OPEN", "EMPTY_DIR");
+    }
     let mut findings = Findings::default();
     let mut coverage = Coverage {
         collections: tree.collections.len() as u64,
