@@ -4,13 +4,13 @@
 
 mod common;
 
-use common::{arco, assert_ok, py, shared_data, sorted_files, stderr};
+use common::{arco, assert_ok, py, shared_data, stderr};
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const TIME: &str = r"(\d{4}-\d{2}-\d{2})";
+const TIME: &str = common::DATE_IN_NAME;
 /// Day after the last MODIS date: the good product is current then.
 const AS_OF: &str = "2014-09-15";
 /// A nodata value the MODIS samples never hold (their own fill value,
@@ -45,26 +45,7 @@ fn good_product(root: &Path) -> PathBuf {
 }
 
 fn product(root: &Path, nodata: &str) -> PathBuf {
-    let dir = root.join("ndvi");
-    let inputs = sorted_files(&shared_data("modis-ndvi"), "NDVI");
-    let mut args = vec!["convert"];
-    args.extend(inputs.iter().map(String::as_str));
-    let d = dir.to_str().unwrap();
-    args.extend([
-        "--to",
-        "cog",
-        "-o",
-        d,
-        "--time-from",
-        TIME,
-        "--nodata",
-        nodata,
-        "--quiet",
-    ]);
-    let o = arco(&args);
-    assert_ok(&o, "arco convert into a product directory");
-    assert!(dir.join("collection.json").is_file());
-    dir
+    common::modis_product(&root.join("ndvi"), None, &["--nodata", nodata])
 }
 
 fn copy_dir(src: &Path, dst: &Path) {
@@ -592,23 +573,25 @@ fn the_example_ci_workflow_command_runs_as_written() {
         .find(|l| l.starts_with("arco check"))
         .expect("the workflow runs arco check");
     let bin = Path::new(env!("CARGO_BIN_EXE_arco"));
-    let o = Command::new("bash")
-        .arg("-c")
-        .arg(line)
-        .current_dir(root.path())
-        .env(
-            "PATH",
-            format!(
-                "{}:{}",
-                bin.parent().unwrap().display(),
-                std::env::var("PATH").unwrap()
-            ),
-        )
-        .env("COLLECTION", good.join("collection.json"))
-        .env("STAC_SCHEMAS", schemas())
-        .env("AS_OF", AS_OF)
-        .output()
-        .unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.parent().unwrap().display(),
+        std::env::var("PATH").unwrap()
+    );
+    // The workflow's line as written, with its environment.
+    let run_line = |as_of: &str| {
+        Command::new("bash")
+            .arg("-c")
+            .arg(line)
+            .current_dir(root.path())
+            .env("PATH", &path)
+            .env("COLLECTION", good.join("collection.json"))
+            .env("STAC_SCHEMAS", schemas())
+            .env("AS_OF", as_of)
+            .output()
+            .unwrap()
+    };
+    let o = run_line(AS_OF);
     assert_ok(&o, "the workflow's arco check line");
     let r: Value =
         serde_json::from_slice(&std::fs::read(root.path().join("arco-check.json")).unwrap())
@@ -616,22 +599,6 @@ fn the_example_ci_workflow_command_runs_as_written() {
     assert_eq!(r["ok"], true);
     assert_eq!(r["as_of"], AS_OF);
     // And on the day it is run, the 2014 product is stale: exit 1.
-    let o = Command::new("bash")
-        .arg("-c")
-        .arg(line)
-        .current_dir(root.path())
-        .env(
-            "PATH",
-            format!(
-                "{}:{}",
-                bin.parent().unwrap().display(),
-                std::env::var("PATH").unwrap()
-            ),
-        )
-        .env("COLLECTION", good.join("collection.json"))
-        .env("STAC_SCHEMAS", schemas())
-        .env("AS_OF", "")
-        .output()
-        .unwrap();
+    let o = run_line("");
     assert_eq!(o.status.code(), Some(1));
 }

@@ -5,13 +5,14 @@
 mod common;
 
 use arco_store::testing::{Seaweed, BUCKET, READ_ONLY, READ_WRITE};
-use common::{arco, assert_ok, shared_data, sorted_files, stderr};
+use common::{arco, assert_ok, shared_data, stderr};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 const MIB: usize = 1 << 20;
+const TIME: &str = common::DATE_IN_NAME;
 
 fn ext_is(name: &str, ext: &str) -> bool {
     Path::new(name).extension().is_some_and(|e| e == ext)
@@ -34,18 +35,8 @@ fn sha_base64(bytes: &[u8]) -> String {
 /// A product directory: two COGs written by `arco convert` from the MODIS
 /// sample, one STAC Item beside each and a `collection.json`.
 fn product(dir: &Path) -> PathBuf {
-    let out = dir.join("ndvi");
-    let inputs = sorted_files(&shared_data("modis-ndvi"), "NDVI_2013");
-    let mut args = vec!["convert"];
-    args.extend(inputs[..2].iter().map(String::as_str));
-    let out_arg = format!("{}/", out.display());
-    args.extend(["--to", "cog", "-o", &out_arg, "--quiet"]);
-    assert_ok(&arco(&args), "arco convert");
-    assert!(
-        out.join("collection.json").is_file(),
-        "arco convert into a directory writes its collection"
-    );
-    out
+    // The first two dates (2013-09-14 and 2013-10-16).
+    common::modis_product(&dir.join("ndvi"), Some(2), &[])
 }
 
 /// Keys (relative to the product) and bytes of every published file.
@@ -337,15 +328,51 @@ fn dry_run_changes_nothing_and_a_changed_file_updates_only_its_object_and_item()
     assert_eq!(json_out(&o)["uploaded"], 0);
     assert_eq!(listing(&server, "p/"), before);
 
-    // One data file changes (another COG's bytes under its name).
     let tifs: Vec<String> = product_files(&prod)
         .into_iter()
         .map(|f| f.0)
         .filter(|n| ext_is(n, "tif"))
         .collect();
     let (changed, other) = (&tifs[0], &tifs[1]);
-    std::fs::copy(prod.join(other), prod.join(changed)).unwrap();
     let stem = changed.trim_end_matches(".tif");
+
+    // A data file changed behind its Item's back (another COG's bytes under
+    // its name) is refused: publishing it would make it look verified.
+    let kept = std::fs::read(prod.join(changed)).unwrap();
+    std::fs::copy(prod.join(other), prod.join(changed)).unwrap();
+    let o = arco_env(&server, READ_WRITE, &["publish", &p, "--to", &to]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(
+        err.contains(changed.as_str()) && err.contains("changed after its Item was written"),
+        "{err}"
+    );
+    assert_eq!(listing(&server, "p/"), before);
+    std::fs::write(prod.join(changed), kept).unwrap();
+
+    // The product changes through arco: the other date's input written
+    // under this date's name, so the data file and its Item change together.
+    let src = tmp.path().join("src");
+    std::fs::create_dir_all(&src).unwrap();
+    let input = src.join(format!("{stem}.jp2"));
+    let other_input =
+        shared_data("modis-ndvi").join(format!("{}.jp2", other.trim_end_matches(".tif")));
+    std::fs::copy(&other_input, &input).unwrap();
+    assert_ok(
+        &arco(&[
+            "convert",
+            input.to_str().unwrap(),
+            "--to",
+            "cog",
+            "-o",
+            &p,
+            "--time-from",
+            TIME,
+            "--overwrite",
+            "--quiet",
+        ]),
+        "arco convert over one date",
+    );
 
     // --dry-run names exactly that file and its Item, and changes nothing.
     let o = arco_env(

@@ -90,3 +90,36 @@ pub fn assert_ok(o: &Output, what: &str) {
         stderr(o)
     );
 }
+
+/// Date pattern of the shared samples' file names.
+pub const DATE_IN_NAME: &str = r"(\d{4}-\d{2}-\d{2})";
+
+/// `arco convert` of the MODIS NDVI inputs (the first `count`, all when
+/// `None`) to dated COGs in the product directory `out` (Items and a
+/// collection beside them), with `extra` options.
+pub fn modis_product(out: &Path, count: Option<usize>, extra: &[&str]) -> PathBuf {
+    let inputs = sorted_files(&shared_data("modis-ndvi"), "NDVI");
+    let inputs = &inputs[..count.unwrap_or(inputs.len())];
+    let mut args = vec!["convert"];
+    args.extend(inputs.iter().map(String::as_str));
+    let o = out.to_str().unwrap();
+    args.extend([
+        "--to",
+        "cog",
+        "-o",
+        o,
+        "--time-from",
+        DATE_IN_NAME,
+        "--quiet",
+    ]);
+    args.extend(extra);
+    assert_ok(
+        &arco(&args),
+        "arco convert of the MODIS sample into a product directory",
+    );
+    assert!(
+        out.join("collection.json").is_file(),
+        "arco convert into a directory writes its collection"
+    );
+    out.to_path_buf()
+}

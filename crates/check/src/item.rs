@@ -3,13 +3,12 @@
 //! files say (Consistent), no missing pixels inside the mask and every
 //! pixel observed or filled (Complete), values within range (Correct).
 
-use crate::bytes::{Bytes, WHOLE_FILE_LIMIT};
+use crate::bytes::Bytes;
 use crate::report::{Findings, Severity, C};
-use crate::tree::{CollectionNode, Node, Tree};
+use crate::tree::{Node, Tree};
 use crate::{cog, formats, raster, CheckOptions};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use std::io::Read;
 use std::path::Path;
 
 /// What was read for one Item.
@@ -56,33 +55,22 @@ pub fn raster_bytes(item: &Value) -> u64 {
         .sum()
 }
 
-/// sha2-256 of a file, streamed; returns (multihash hex, bytes read).
-fn hash_file(path: &Path, whole: Option<&Bytes>) -> std::io::Result<(String, u64)> {
-    let mut h = Sha256::new();
-    let n = if let Some(Bytes::Mem(v)) = whole {
-        h.update(v);
-        v.len() as u64
-    } else {
-        let mut f = std::fs::File::open(path)?;
-        let mut buf = vec![0u8; 1 << 20];
-        let mut n = 0u64;
-        loop {
-            let k = f.read(&mut buf)?;
-            if k == 0 {
-                break;
-            }
-            h.update(&buf[..k]);
-            n += k as u64;
+/// sha2-256 multihash of a file and the bytes read: from memory when the
+/// file is already there, streamed otherwise.
+fn hash_file(path: &Path, bytes: &Bytes) -> std::io::Result<(String, u64)> {
+    match bytes {
+        Bytes::Mem(v) => {
+            let mut h = Sha256::new();
+            h.update(v);
+            Ok((arco_core::multihash_sha256_hex(h), v.len() as u64))
         }
-        n
-    };
-    Ok((format!("1220{}", hex::encode(h.finalize())), n))
+        Bytes::File(_, len) => Ok((arco_core::multihash_sha256_file(path)?, *len)),
+    }
 }
 
 /// Every rule on one Item.
 pub fn check(
     tree: &Tree,
-    _collection: &CollectionNode,
     item: &Node,
     opts: &CheckOptions,
     stride: Option<usize>,
@@ -250,8 +238,7 @@ fn size_and_checksum(
         );
         return;
     }
-    let mem = (whole.len() <= WHOLE_FILE_LIMIT).then_some(whole);
-    match hash_file(path, mem) {
+    match hash_file(path, whole) {
         Ok((got, n)) => {
             st.bytes_hashed += n;
             if !got.eq_ignore_ascii_case(want) {

@@ -161,8 +161,8 @@ pub fn run(
     progress.start("check", items.len() as u64);
     let results: Vec<(Findings, item::ItemStats)> = items
         .par_iter()
-        .map(|(c, i)| {
-            let r = item::check(&tree, c, i, opts, stride);
+        .map(|(_, i)| {
+            let r = item::check(&tree, i, opts, stride);
             progress.advance(1);
             r
         })

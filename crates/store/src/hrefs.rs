@@ -1,8 +1,9 @@
 //! Rewrites the hrefs of a STAC document for its published place: every
 //! relative href (and every local path inside the product directory)
 //! becomes the absolute URL of the published object, `self` links point at
-//! the published document, and assets' `file:checksum` / `file:size` are set
-//! from the bytes actually published.
+//! the published document. Assets' `file:checksum` / `file:size` are
+//! compared with the bytes about to be published, never overwritten: a file
+//! that changed after its Item was written must not be published as valid.
 //!
 //! This works on `serde_json::Value` so that any STAC version or extension
 //! passes through untouched apart from hrefs and `file:` fields.
@@ -81,8 +82,10 @@ impl Rewrite<'_> {
         Some(((self.url_of)(&key), key))
     }
 
-    /// Rewrites `doc` (published as `doc_key`) in place.
-    pub(crate) fn apply(&self, doc: &mut Value, doc_key: &str) {
+    /// Rewrites `doc` (published as `doc_key`) in place; returns the assets
+    /// whose declared `file:size` or `file:checksum` differ from their file.
+    pub(crate) fn apply(&self, doc: &mut Value, doc_key: &str) -> Vec<String> {
+        let mut mismatches = Vec::new();
         let self_url = (self.url_of)(doc_key);
         if let Some(links) = doc.get_mut("links").and_then(Value::as_array_mut) {
             let mut has_self = false;
@@ -119,15 +122,24 @@ impl Rewrite<'_> {
                 };
                 asset["href"] = Value::String(url);
                 if let Some((size, checksum)) = self.files.get(&key) {
-                    if asset.get("file:checksum").is_some() {
-                        asset["file:checksum"] = Value::String(checksum.clone());
+                    if let Some(declared) = asset.get("file:checksum").and_then(Value::as_str) {
+                        if !declared.eq_ignore_ascii_case(checksum) {
+                            mismatches.push(format!(
+                                "{key}: {doc_key} says file:checksum {declared}, the file's is {checksum}"
+                            ));
+                        }
                     }
-                    if asset.get("file:size").is_some() {
-                        asset["file:size"] = Value::from(*size);
+                    if let Some(declared) = asset.get("file:size").and_then(Value::as_u64) {
+                        if declared != *size {
+                            mismatches.push(format!(
+                                "{key}: {doc_key} says file:size {declared}, the file has {size} bytes"
+                            ));
+                        }
                     }
                 }
             }
         }
+        mismatches
     }
 }
 
@@ -162,7 +174,7 @@ mod tests {
     }
 
     #[test]
-    fn rewrites_links_assets_and_file_fields() {
+    fn rewrites_links_and_assets_and_reports_file_fields_that_disagree() {
         let mut files = HashMap::new();
         files.insert("a.tif".to_string(), (42u64, "1220ab".to_string()));
         let url_of = |k: &str| format!("http://host/bucket/p/{k}");
@@ -178,11 +190,12 @@ mod tests {
                 {"rel": "license", "href": "https://example.com/lic"}
             ],
             "assets": {
-                "data": {"href": "./a.tif", "file:checksum": "1220old", "file:size": 1},
+                "data": {"href": "./a.tif", "file:checksum": "1220ab", "file:size": 42},
                 "thumb": {"href": "https://example.com/t.png"}
             }
         });
-        rw.apply(&mut item, "a.json");
+        let before = item.clone();
+        assert_eq!(rw.apply(&mut item, "a.json"), Vec::<String>::new());
         assert_eq!(
             item["links"][0]["href"],
             "http://host/bucket/p/collection.json"
@@ -194,5 +207,16 @@ mod tests {
         assert_eq!(item["assets"]["data"]["file:checksum"], "1220ab");
         assert_eq!(item["assets"]["data"]["file:size"], 42);
         assert_eq!(item["assets"]["thumb"]["href"], "https://example.com/t.png");
+
+        // A file that changed after its Item was written is reported, and
+        // the Item keeps what it said.
+        let mut stale = before;
+        stale["assets"]["data"]["file:checksum"] = json!("1220old");
+        stale["assets"]["data"]["file:size"] = json!(1);
+        let found = rw.apply(&mut stale, "a.json");
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert!(found[0].contains("file:checksum 1220old") && found[0].contains("1220ab"));
+        assert!(found[1].contains("file:size 1") && found[1].contains("42 bytes"));
+        assert_eq!(stale["assets"]["data"]["file:checksum"], "1220old");
     }
 }

@@ -102,6 +102,19 @@ pub struct PutReport {
     pub parts_reused: usize,
 }
 
+impl PutReport {
+    /// An object sent whole in one request.
+    pub fn whole(size: u64, checksum: String) -> Self {
+        Self {
+            size,
+            checksum,
+            bytes_sent: size,
+            parts_sent: 0,
+            parts_reused: 0,
+        }
+    }
+}
+
 /// An object store arco can publish to. Keys are relative to the store's root
 /// (a directory, or `s3://bucket/prefix`) and `/`-separated.
 pub trait Store: Send + Sync {

@@ -184,13 +184,7 @@ impl Store for LocalStore {
             .await
             .map_err(|e| Error::io(&tmp, e))?;
         Self::commit(tmp, target, key, mode).await?;
-        Ok(PutReport {
-            size,
-            checksum,
-            bytes_sent: size,
-            parts_sent: 0,
-            parts_reused: 0,
-        })
+        Ok(PutReport::whole(size, checksum))
     }
 
     async fn put_file(
@@ -227,13 +221,7 @@ impl Store for LocalStore {
             }
         }
         Self::commit(tmp, target, key, upload.mode).await?;
-        Ok(PutReport {
-            size,
-            checksum,
-            bytes_sent: size,
-            parts_sent: 0,
-            parts_reused: 0,
-        })
+        Ok(PutReport::whole(size, checksum))
     }
 
     async fn get(&self, key: &str) -> Result<Vec<u8>> {

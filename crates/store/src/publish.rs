@@ -351,9 +351,10 @@ pub async fn plan<S: Store>(store: &S, product_dir: &Path, opts: &Options) -> Re
         files: &files,
     };
     let mut entries = Vec::with_capacity(found.len());
+    let mut mismatches = Vec::new();
     for f in found {
         let (size, checksum, body) = if let Some(mut doc) = f.json {
-            rewrite.apply(&mut doc, &f.key);
+            mismatches.extend(rewrite.apply(&mut doc, &f.key));
             let mut bytes =
                 serde_json::to_vec_pretty(&doc).map_err(|e| Error::Publish(e.to_string()))?;
             bytes.push(b'\n');
@@ -372,6 +373,18 @@ pub async fn plan<S: Store>(store: &S, product_dir: &Path, opts: &Options) -> Re
             action: Action::Upload,
             body,
         });
+    }
+    // Nothing goes up when a file no longer matches its Item: publishing it
+    // would make a damaged or stale file look verified.
+    if let Some(first) = mismatches.first() {
+        return Err(Error::Publish(format!(
+            "{first}{}: the file changed after its Item was written; write the product again with arco (or restore the file), then publish",
+            if mismatches.len() > 1 {
+                format!(" (and {} more)", mismatches.len() - 1)
+            } else {
+                String::new()
+            }
+        )));
     }
     entries.sort_by(|a, b| a.kind.cmp(&b.kind).then_with(|| a.key.cmp(&b.key)));
 

@@ -404,13 +404,7 @@ impl Store for S3Store {
         let checksum = sha256_multihash(&body);
         let size = body.len() as u64;
         self.put_bytes(key, body, &checksum, mode).await?;
-        Ok(PutReport {
-            size,
-            checksum,
-            bytes_sent: size,
-            parts_sent: 0,
-            parts_reused: 0,
-        })
+        Ok(PutReport::whole(size, checksum))
     }
 
     async fn put_file(
@@ -452,13 +446,7 @@ impl Store for S3Store {
         let size = body.len() as u64;
         self.put_bytes(key, body, &checksum, upload.mode).await?;
         progress.advance(size);
-        Ok(PutReport {
-            size,
-            checksum,
-            bytes_sent: size,
-            parts_sent: 0,
-            parts_reused: 0,
-        })
+        Ok(PutReport::whole(size, checksum))
     }
 
     async fn get(&self, key: &str) -> Result<Vec<u8>> {
