@@ -540,6 +540,103 @@ fn the_valid_data_mask_decides_which_gaps_count() {
 }
 
 #[test]
+fn cog_layout_rules_agree_with_gdals_validator() {
+    // Real files made by GDAL and arco, larger than 512 px so that GDAL's
+    // validator applies every rule: arco's verdict (errors or none) must be
+    // GDAL's, file by file.
+    let root = tempfile::tempdir().unwrap();
+    let p = |n: &str| root.path().join(n).to_str().unwrap().to_string();
+    let src = modis_input("2013-09-14");
+    let gdal = |args: &[&str]| {
+        let o = Command::new(args[0]).args(&args[1..]).output().unwrap();
+        assert_ok(&o, args[0]);
+    };
+    let big = p("big.tif");
+    gdal(&[
+        "gdal_translate",
+        "-q",
+        "-outsize",
+        "1100",
+        "700",
+        src.to_str().unwrap(),
+        &big,
+    ]);
+    // GDAL's COG driver, and arco's writer: valid.
+    gdal(&[
+        "gdal_translate",
+        "-q",
+        "-of",
+        "COG",
+        &big,
+        &p("gdal_cog.tif"),
+    ]);
+    assert_ok(
+        &arco(&["convert", &big, "-o", &p("arco_cog.tif"), "--quiet"]),
+        "arco convert",
+    );
+    // Tiled, overviews added afterwards (they land after the data): invalid.
+    gdal(&[
+        "gdal_translate",
+        "-q",
+        "-co",
+        "TILED=YES",
+        &big,
+        &p("late_ovr.tif"),
+    ]);
+    gdal(&["gdaladdo", "-q", &p("late_ovr.tif"), "2", "4"]);
+    // Tiled, no overviews, IFD right after the header: valid (a warning).
+    gdal(&[
+        "gdal_translate",
+        "-q",
+        "-co",
+        "TILED=YES",
+        &big,
+        &p("tiled.tif"),
+    ]);
+    // Striped and large: invalid for both.
+    gdal(&[
+        "gdal_translate",
+        "-q",
+        "-co",
+        "TILED=NO",
+        &big,
+        &p("striped.tif"),
+    ]);
+    for name in [
+        "gdal_cog.tif",
+        "arco_cog.tif",
+        "late_ovr.tif",
+        "tiled.tif",
+        "striped.tif",
+    ] {
+        let path = root.path().join(name);
+        let bytes = arco_check::bytes::Bytes::open(&path).unwrap();
+        let arco_errors: Vec<String> = arco_check::cog::check(&bytes, true)
+            .unwrap()
+            .into_iter()
+            .filter(|v| v.error)
+            .map(|v| v.message)
+            .collect();
+        let o = py("validate_cog.py", &[path.to_str().unwrap()]);
+        let line: Value =
+            serde_json::from_slice(o.stdout.split(|&b| b == b'\n').next().unwrap_or_default())
+                .unwrap();
+        let gdal_errors = line["gdal_errors"].as_array().unwrap();
+        assert_eq!(
+            arco_errors.is_empty(),
+            gdal_errors.is_empty(),
+            "{name}: arco {arco_errors:?}, GDAL {gdal_errors:?}"
+        );
+        let want_valid = matches!(name, "gdal_cog.tif" | "arco_cog.tif" | "tiled.tif");
+        assert_eq!(
+            arco_errors.is_empty(),
+            want_valid,
+            "{name}: {arco_errors:?}"
+        );
+    }
+}
+
+#[test]
 fn a_check_that_cannot_run_exits_2_with_one_line() {
     let root = tempfile::tempdir().unwrap();
     let o = arco(&["check", root.path().join("nothing").to_str().unwrap()]);
