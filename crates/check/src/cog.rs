@@ -320,7 +320,11 @@ fn err(v: &mut Vec<Violation>, m: String) {
 /// Checks a COG's layout. `full` also checks every block's position, leader
 /// and trailer (which reads 8 bytes around each block).
 pub fn check(b: &Bytes, full: bool) -> io::Result<Vec<Violation>> {
-    let layout = read_layout(b)?;
+    check_layout(b, &read_layout(b)?, full)
+}
+
+/// [`check`] on a layout already parsed from `b`.
+pub fn check_layout(b: &Bytes, layout: &TiffLayout, full: bool) -> io::Result<Vec<Violation>> {
     let mut v = Vec::new();
     // Masks (subfile type 4/5) are not overviews of the image.
     let images: Vec<&Ifd> = layout
@@ -328,7 +332,9 @@ pub fn check(b: &Bytes, full: bool) -> io::Result<Vec<Violation>> {
         .iter()
         .filter(|i| i.subfile_type & 4 == 0)
         .collect();
-    let main = images[0];
+    let Some(&main) = images.first() else {
+        return Err(bad("the TIFF holds only masks, no image"));
+    };
     // GDAL's validator only fails strips above 512 px; a striped file is no
     // COG at any size (a reader cannot fetch a tile), so arco fails it always.
     if main.tile.is_none() {
@@ -457,7 +463,7 @@ pub fn check(b: &Bytes, full: bool) -> io::Result<Vec<Violation>> {
     }
     if full {
         if let Some(g) = &layout.ghost {
-            check_blocks(b, &layout, &levels, g, &mut v)?;
+            check_blocks(b, layout, &levels, g, &mut v)?;
         }
     }
     Ok(v)

@@ -73,6 +73,7 @@ pub fn check(
     tree: &Tree,
     item: &Node,
     opts: &CheckOptions,
+    masks: &raster::MaskCache,
     stride: Option<usize>,
 ) -> (Findings, ItemStats) {
     let mut f = Findings::default();
@@ -155,16 +156,17 @@ pub fn check(
         size_and_checksum(&mut f, &mut st, &object, asset, &path, &whole, opts);
         let typ = asset["type"].as_str().unwrap_or_default();
         if typ.contains("geotiff") {
-            check_cog(&mut f, &object, &whole);
-            let tiff_header = cog::read_layout(&whole)
-                .ok()
-                .as_ref()
-                .and_then(raster::header_from_tiff);
+            // One parse of the TIFF structure serves the layout rules and
+            // the header.
+            let tiff_header = check_cog(&mut f, &object, &whole);
             drop(whole);
+            let grid = tiff_header
+                .as_ref()
+                .map(|h| format!("{:?} {:?}", h.shape, h.transform));
             check_raster_header(&mut f, &object, &item.json, asset, &path, tiff_header);
             if let Some(stride) = stride {
                 st.pixel_reads += 1;
-                check_pixels(&mut f, &object, asset, &path, opts, stride);
+                check_pixels(&mut f, &object, asset, &path, opts, masks, grid, stride);
             }
         } else if typ.contains("parquet") {
             let (problems, facts) = formats::geoparquet(&path);
@@ -261,32 +263,35 @@ fn size_and_checksum(
     }
 }
 
-fn check_cog(f: &mut Findings, object: &str, whole: &Bytes) {
+/// The COG layout rules; returns the header the GeoTIFF tags give, when
+/// the file parses.
+fn check_cog(f: &mut Findings, object: &str, whole: &Bytes) -> Option<raster::Header> {
     f.checked(C::Correct);
-    match cog::check(whole, true) {
-        Ok(v) => {
-            for x in v {
-                f.add(
-                    C::Correct,
-                    if x.error {
-                        Severity::Error
-                    } else {
-                        Severity::Warning
-                    },
-                    "cog-layout",
-                    object,
-                    x.message,
-                    "convert it again with arco convert --to cog (or gdal_translate -of COG)",
-                );
+    let fix = "convert it again with arco convert --to cog (or gdal_translate -of COG)";
+    let checked = cog::read_layout(whole)
+        .and_then(|layout| cog::check_layout(whole, &layout, true).map(|v| (layout, v)));
+    match checked {
+        Ok((layout, violations)) => {
+            for x in violations {
+                let severity = if x.error {
+                    Severity::Error
+                } else {
+                    Severity::Warning
+                };
+                f.add(C::Correct, severity, "cog-layout", object, x.message, fix);
             }
+            raster::header_from_tiff(&layout)
         }
-        Err(e) => f.error(
-            C::Correct,
-            "cog-layout",
-            object,
-            format!("not a readable TIFF: {e}"),
-            "convert it again with arco convert --to cog",
-        ),
+        Err(e) => {
+            f.error(
+                C::Correct,
+                "cog-layout",
+                object,
+                format!("not a readable TIFF: {e}"),
+                fix,
+            );
+            None
+        }
     }
 }
 
@@ -403,12 +408,15 @@ fn check_raster_header(
 }
 
 /// Missing pixels inside the mask, quality codes, and the value range.
+#[allow(clippy::too_many_arguments)]
 fn check_pixels(
     f: &mut Findings,
     object: &str,
     asset: &Value,
     path: &Path,
     opts: &CheckOptions,
+    masks: &raster::MaskCache,
+    grid: Option<String>,
     stride: usize,
 ) {
     let roles: Vec<&str> = asset["roles"]
@@ -418,25 +426,24 @@ fn check_pixels(
         .filter_map(Value::as_str)
         .collect();
     let quality = roles.contains(&"quality");
-    let mask = match &opts.mask {
-        Some(m) => match raster::mask_for(m, path) {
-            Ok(v) => Some(v),
-            Err(e) => {
-                f.error(
-                    C::Complete,
-                    "mask",
-                    object,
-                    e,
-                    "give --mask on the product's grid",
-                );
-                return;
-            }
-        },
+    let shared = opts.mask.as_ref().map(|m| masks.get(m, path, grid));
+    let mask: Option<&[bool]> = match shared.as_deref() {
+        Some(Ok(v)) => Some(v),
+        Some(Err(e)) => {
+            f.error(
+                C::Complete,
+                "mask",
+                object,
+                e,
+                "give --mask on the product's grid",
+            );
+            return;
+        }
         None => None,
     };
     let nb = asset["bands"].as_array().map_or(1, Vec::len).max(1);
     for b in 1..=nb {
-        let scan = match raster::scan(path, b, mask.as_deref(), stride, quality.then_some(0.0)) {
+        let scan = match raster::scan(path, b, mask, stride, quality.then_some(0.0)) {
             Ok(s) => s,
             Err(e) => {
                 f.error(

@@ -158,11 +158,12 @@ pub fn run(
     }
 
     let items: Vec<_> = tree.items().collect();
+    let masks = raster::MaskCache::default();
     progress.start("check", items.len() as u64);
     let results: Vec<(Findings, item::ItemStats)> = items
         .par_iter()
         .map(|(_, i)| {
-            let r = item::check(&tree, i, opts, stride);
+            let r = item::check(&tree, i, opts, &masks, stride);
             progress.advance(1);
             r
         })

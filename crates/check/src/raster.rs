@@ -5,7 +5,9 @@
 use gdal::raster::GdalDataType;
 use gdal::vector::LayerAccess;
 use gdal::Dataset;
+use std::collections::HashMap;
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 
 /// The header facts STAC repeats.
 #[derive(Debug, Clone, PartialEq)]
@@ -194,6 +196,38 @@ pub fn scan(
         k += 1;
     }
     Ok(s)
+}
+
+/// Valid-data masks, made once per grid: the Items of a collection share
+/// one grid, so the mask is read (or burnt) once, not once per Item.
+#[derive(Debug, Default)]
+pub struct MaskCache(Mutex<HashMap<String, SharedMask>>);
+
+/// A mask (true = must be valid), or why it could not be made.
+pub type SharedMask = Arc<Result<Vec<bool>, String>>;
+
+impl MaskCache {
+    /// The mask for `like`, whose grid is `grid` (shape and transform;
+    /// `None` when unknown, then it is not cached).
+    pub fn get(
+        &self,
+        mask: &Path,
+        like: &Path,
+        grid: Option<String>,
+    ) -> Arc<Result<Vec<bool>, String>> {
+        let Some(key) = grid else {
+            return Arc::new(mask_for(mask, like));
+        };
+        // Held while the mask is made, so that one thread makes it.
+        let mut cache = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        cache
+            .entry(key)
+            .or_insert_with(|| Arc::new(mask_for(mask, like)))
+            .clone()
+    }
 }
 
 /// A valid-data mask on the grid of `like`: a raster (non-zero = valid) on
