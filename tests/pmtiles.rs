@@ -62,17 +62,7 @@ fn countries_fgb_to_vector_tiles_every_feature_at_max_zoom() {
     // Web mercator metres: the world's countries span most of it.
     let bbox: Vec<f64> = serde_json::from_value(rec["bbox"].clone()).unwrap();
     assert!(bbox[0] < -1.9e7 && bbox[2] > 1.9e7, "{bbox:?}");
-    let doc = dir.path().join("summary.json");
-    std::fs::write(&doc, &o.stdout).unwrap();
-    let schema = Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/convert-summary.schema.json");
-    assert_ok(
-        &py(
-            "validate_json.py",
-            &[schema.to_str().unwrap(), doc.to_str().unwrap()],
-        ),
-        "summary against its schema",
-    );
-    std::fs::remove_file(&doc).unwrap();
+    common::assert_matches_schema("convert-summary.schema.json", &o.stdout);
     let report = check(
         &out,
         &["--input", &input, "--minzoom", "0", "--maxzoom", "4"],

@@ -123,3 +123,19 @@ pub fn modis_product(out: &Path, count: Option<usize>, extra: &[&str]) -> PathBu
     );
     out.to_path_buf()
 }
+
+/// Panics unless `doc` (JSON bytes) is valid against `schemas/<schema>`.
+pub fn assert_matches_schema(schema: &str, doc: &[u8]) {
+    let tmp = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(tmp.path(), doc).unwrap();
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("schemas")
+        .join(schema);
+    assert_ok(
+        &py(
+            "validate_json.py",
+            &[path.to_str().unwrap(), tmp.path().to_str().unwrap()],
+        ),
+        &format!("document against schemas/{schema}"),
+    );
+}
