@@ -27,6 +27,7 @@ APT_PACKAGES=(
   rclone                                          # bench/publish.sh's second peer
   chromium                                        # headless screenshots of `arco view` (tests/pmtiles.rs)
   nodejs                                          # npm ci of the viewer's map libraries (web/)
+  slurm-wlm munge iproute2                        # a real single-node Slurm for tests/scale.rs
 )
 
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }

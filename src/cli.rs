@@ -51,4 +51,13 @@ pub enum Command {
     /// Publish a product directory to a local directory or S3 (data first, STAC last; idempotent, resumable).
     #[command(after_help = crate::commands::publish::EXAMPLES)]
     Publish(Box<crate::commands::publish::PublishArgs>),
+    /// Split a reconstruct or convert call into tasks for Slurm, Kubernetes or any indexed scheduler.
+    #[command(after_help = crate::commands::job::plan::EXAMPLES)]
+    Plan(crate::commands::job::plan::PlanArgs),
+    /// Run one task of a planned job (idempotent: finished tasks are skipped).
+    #[command(after_help = crate::commands::job::task::EXAMPLES)]
+    Run(crate::commands::job::task::RunArgs),
+    /// Assemble a job's tasks into the product, write its STAC, check and publish it.
+    #[command(after_help = crate::commands::job::finalize::EXAMPLES)]
+    Finalize(crate::commands::job::finalize::FinalizeArgs),
 }

@@ -397,12 +397,7 @@ pub fn run(args: &ConvertArgs, printer: &Printer) -> anyhow::Result<ExitCode> {
     let stac = if has_ext(&args.output, &["tif", "tiff", "zarr"]) {
         None
     } else {
-        let variable = args.name.clone().unwrap_or_else(|| "data".into());
-        let outs: Vec<_> = records
-            .iter()
-            .map(|r| (r, "data", Some(variable.as_str())))
-            .collect();
-        super::stac::write_product_stac(&args.output, &outs, &args.stac, None)?
+        cog_product_stac(args, &records)?
     };
     let elapsed = started.elapsed().as_secs_f64();
     for r in &records {
@@ -471,55 +466,121 @@ fn cog_options(args: &ConvertArgs) -> anyhow::Result<CogOptions> {
     })
 }
 
+/// The COG each input becomes: `-o` itself for one input and a `.tif`
+/// name, else `DIR/STEM[_VARIABLE].tif`.
+fn cog_targets(args: &ConvertArgs) -> anyhow::Result<Vec<PathBuf>> {
+    let single = has_ext(&args.output, &["tif", "tiff"]);
+    if single && args.inputs.len() > 1 {
+        bail!("-o {} names one file but {} inputs were given; pass a directory as -o to get one COG per input", args.output.display(), args.inputs.len());
+    }
+    if single {
+        return Ok(vec![args.output.clone()]);
+    }
+    let stems = args.inputs.iter().map(|name| {
+        let stem = Path::new(name)
+            .file_stem()
+            .map_or_else(|| "out".into(), |x| x.to_string_lossy().into_owned());
+        match &args.variable {
+            Some(v) => format!("{stem}_{v}"),
+            None => stem,
+        }
+    });
+    directory_targets(&args.output, stems, "tif")
+}
+
+/// Converts input `i` to its COG `target`, with its date when asked for.
+fn convert_one_cog(
+    args: &ConvertArgs,
+    opts: &CogOptions,
+    src: &RasterSource,
+    target: &Path,
+    i: usize,
+    printer: &Printer,
+) -> anyhow::Result<Record> {
+    let label = format!(
+        "[{}/{}] {}",
+        i + 1,
+        args.inputs.len(),
+        Path::new(&src.name)
+            .file_name()
+            .map_or_else(|| src.name.clone(), |f| f.to_string_lossy().into_owned())
+    );
+    let bar = printer.progress(&label);
+    let mut rec = cog::write_cog(src, target, opts, &bar)?;
+    // Dates are optional for COGs: attached when asked for.
+    if args.time.given() {
+        let d = args.time.dates_of(std::slice::from_ref(&args.inputs[i]))?[0];
+        rec.datetimes = vec![format!("{}T00:00:00Z", d.format("%Y-%m-%d"))];
+    }
+    Ok(rec)
+}
+
 fn convert_cogs(
     args: &ConvertArgs,
     sources: &[RasterSource],
     printer: &Printer,
 ) -> anyhow::Result<Vec<Record>> {
     let opts = cog_options(args)?;
-    let single = has_ext(&args.output, &["tif", "tiff"]);
-    if single && sources.len() > 1 {
-        bail!("-o {} names one file but {} inputs were given; pass a directory as -o to get one COG per input", args.output.display(), sources.len());
+    let targets = cog_targets(args)?;
+    // Bad dates fail before any work.
+    if args.time.given() {
+        args.time.dates_of(&args.inputs)?;
     }
-    // Dates are optional for COGs: attach them when asked for.
-    let dates = if args.time.given() {
-        Some(args.time.dates_of(&args.inputs)?)
-    } else {
-        None
-    };
-    let targets: Vec<PathBuf> = if single {
-        vec![args.output.clone()]
-    } else {
-        let stems = sources.iter().map(|s| {
-            let stem = Path::new(&s.name)
-                .file_stem()
-                .map_or_else(|| "out".into(), |x| x.to_string_lossy().into_owned());
-            match &args.variable {
-                Some(v) => format!("{stem}_{v}"),
-                None => stem,
-            }
-        });
-        directory_targets(&args.output, stems, "tif")?
-    };
     refuse_existing(&targets, opts.overwrite)?;
-    let mut records = Vec::with_capacity(sources.len());
-    for (i, (src, target)) in sources.iter().zip(&targets).enumerate() {
-        let label = format!(
-            "[{}/{}] {}",
-            i + 1,
-            sources.len(),
-            Path::new(&src.name)
-                .file_name()
-                .map_or_else(|| src.name.clone(), |f| f.to_string_lossy().into_owned())
-        );
-        let bar = printer.progress(&label);
-        let mut rec = cog::write_cog(src, target, &opts, &bar)?;
-        if let Some(d) = &dates {
-            rec.datetimes = vec![format!("{}T00:00:00Z", d[i].format("%Y-%m-%d"))];
-        }
-        records.push(rec);
+    sources
+        .iter()
+        .zip(&targets)
+        .enumerate()
+        .map(|(i, (src, target))| convert_one_cog(args, &opts, src, target, i, printer))
+        .collect()
+}
+
+/// How a scale-out job splits a `convert` call: one task per input when
+/// each input becomes its own COG in a product directory; else one task.
+pub(crate) fn per_input_targets(args: &ConvertArgs) -> anyhow::Result<Option<Vec<PathBuf>>> {
+    if format_of(args)? != To::Cog || has_ext(&args.output, &["tif", "tiff"]) {
+        return Ok(None);
     }
-    Ok(records)
+    args.stac.config()?;
+    if args.time.given() {
+        args.time.dates_of(&args.inputs)?;
+    }
+    cog_options(args)?;
+    Ok(Some(cog_targets(args)?))
+}
+
+/// One input of a per-input job: its COG, replacing what an earlier,
+/// interrupted attempt of the same task left.
+pub(crate) fn convert_input(
+    args: &ConvertArgs,
+    i: usize,
+    printer: &Printer,
+) -> anyhow::Result<Record> {
+    let src = RasterSource::inspect(
+        &args.inputs[i],
+        args.variable.as_deref(),
+        args.bands.as_deref(),
+    )?;
+    arco_convert::source::size_block_cache(std::slice::from_ref(&src), args.blocksize);
+    let opts = CogOptions {
+        overwrite: true,
+        ..cog_options(args)?
+    };
+    let target = &cog_targets(args)?[i];
+    convert_one_cog(args, &opts, &src, target, i, printer)
+}
+
+/// The product STAC of a per-input job's COGs, as `arco convert` writes it.
+pub(crate) fn cog_product_stac(
+    args: &ConvertArgs,
+    records: &[Record],
+) -> anyhow::Result<Option<arco_catalog::ProductStac>> {
+    let variable = args.name.clone().unwrap_or_else(|| "data".into());
+    let outs: Vec<_> = records
+        .iter()
+        .map(|r| (r, "data", Some(variable.as_str())))
+        .collect();
+    super::stac::write_product_stac(&args.output, &outs, &args.stac, None)
 }
 
 fn convert_geozarr(

@@ -2,6 +2,7 @@
 
 pub mod check;
 pub mod convert;
+pub mod job;
 pub mod publish;
 pub mod reconstruct;
 pub mod search;
@@ -24,6 +25,9 @@ pub fn run(command: Command, printer: &Printer) -> anyhow::Result<ExitCode> {
         Command::Stac(cmd) => stac::run(&cmd, printer),
         Command::Search(args) => search::run(&args, printer),
         Command::Publish(args) => publish::run(&args, printer),
+        Command::Plan(args) => job::plan::run(&args, printer),
+        Command::Run(args) => job::task::run(&args, printer),
+        Command::Finalize(args) => job::finalize::run(&args, printer),
     }
 }
 

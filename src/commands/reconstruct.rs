@@ -178,16 +178,25 @@ pub struct ReconstructArgs {
 }
 
 /// Per-band pixel counts over all dates.
-#[derive(Debug, Default, Clone, Copy, serde::Serialize)]
-struct Counts {
-    observed: u64,
-    filled: u64,
-    unfillable: u64,
-    masked: u64,
+#[derive(Debug, Default, Clone, Copy, serde::Serialize, serde::Deserialize)]
+pub(crate) struct Counts {
+    pub observed: u64,
+    pub filled: u64,
+    pub unfillable: u64,
+    pub masked: u64,
+}
+
+impl std::ops::AddAssign for Counts {
+    fn add_assign(&mut self, o: Self) {
+        self.observed += o.observed;
+        self.filled += o.filled;
+        self.unfillable += o.unfillable;
+        self.masked += o.masked;
+    }
 }
 
 /// Removes the frame directory however the command ends.
-struct TempDir(PathBuf);
+pub(crate) struct TempDir(pub PathBuf);
 
 impl Drop for TempDir {
     fn drop(&mut self) {
@@ -419,156 +428,197 @@ fn load_series(args: &ReconstructArgs) -> anyhow::Result<Series> {
     })
 }
 
-/// Runs `arco reconstruct`.
-pub fn run(args: &ReconstructArgs, printer: &Printer) -> anyhow::Result<ExitCode> {
-    let started = Instant::now();
-    args.stac.config()?;
-    let input = Input::open(args)?;
-    let in_dates = input.dates().to_vec();
-    let n_dates = in_dates.len();
-    // With --aggregate, the series to fill is the frames of the cadence.
-    let (out_dates, frame_of) = match args.aggregate {
-        Some(c) => {
-            let frames = c.frames(in_dates[0], in_dates[n_dates - 1])?;
-            let frame_of = assign(&frames, &in_dates);
-            (
-                frames.iter().map(|f| f.start).collect::<Vec<_>>(),
-                Some(frame_of),
-            )
+/// Everything a reconstruction needs, checked once: the one-machine run,
+/// every scale-out task and the job's finalize build the same one from the
+/// same arguments, so they compute the same values.
+pub(crate) struct Setup {
+    input: Input,
+    n_dates: usize,
+    out_dates: Vec<NaiveDate>,
+    frame_of: Option<Vec<Option<usize>>>,
+    season: usize,
+    stat: Statistic,
+    params: SwagParams,
+    kernel: SwagKernel,
+    sg: Option<SavGol>,
+    mask: Mask,
+    date_names: Vec<String>,
+    cog_targets: Vec<(PathBuf, PathBuf)>,
+    zarr_targets: (PathBuf, PathBuf),
+    /// The input grid (every output is on it).
+    pub grid: Grid,
+    /// The data type of the data outputs.
+    pub dtype: DType,
+    /// The nodata of the data outputs (unfillable pixels).
+    pub out_nodata: Option<f64>,
+}
+
+/// Pixel-major results of one window: values and quality codes.
+pub(crate) struct WindowResult {
+    pub data: Vec<f64>,
+    pub quality: Vec<f64>,
+}
+
+impl Setup {
+    /// Opens the inputs and checks every option; writes nothing.
+    pub fn new(args: &ReconstructArgs) -> anyhow::Result<Self> {
+        args.stac.config()?;
+        let input = Input::open(args)?;
+        let in_dates = input.dates().to_vec();
+        let n_dates = in_dates.len();
+        // With --aggregate, the series to fill is the frames of the cadence.
+        let (out_dates, frame_of) = match args.aggregate {
+            Some(c) => {
+                let frames = c.frames(in_dates[0], in_dates[n_dates - 1])?;
+                let frame_of = assign(&frames, &in_dates);
+                (
+                    frames.iter().map(|f| f.start).collect::<Vec<_>>(),
+                    Some(frame_of),
+                )
+            }
+            None => (in_dates.clone(), None),
+        };
+        let n = out_dates.len();
+        let season = match (args.season, args.aggregate) {
+            (Some(p), _) => p,
+            (None, Some(c)) => c.season()?,
+            (None, None) => infer_season(&in_dates)?,
+        };
+        let stat = match args.stat {
+            Stat::Mean => Statistic::Mean,
+            Stat::Median => Statistic::Median,
+            Stat::Weighted => Statistic::ClearWeightedMean,
+        };
+        let params = swag_params(args, season);
+        let kernel = SwagKernel::new(n, &params)?;
+        if args.sg.as_ref().is_some_and(|v| v.len() != 2) {
+            bail!("--sg takes WINDOW,ORDER (for example --sg 5,2)");
         }
-        None => (in_dates.clone(), None),
-    };
-    let n = out_dates.len();
-    let season = match (args.season, args.aggregate) {
-        (Some(p), _) => p,
-        (None, Some(c)) => c.season()?,
-        (None, None) => infer_season(&in_dates)?,
-    };
-    let stat = match args.stat {
-        Stat::Mean => Statistic::Mean,
-        Stat::Median => Statistic::Median,
-        Stat::Weighted => Statistic::ClearWeightedMean,
-    };
-    let params = swag_params(args, season);
-    let kernel = SwagKernel::new(n, &params)?;
-    if args.sg.as_ref().is_some_and(|v| v.len() != 2) {
-        bail!("--sg takes WINDOW,ORDER (for example --sg 5,2)");
-    }
-    if args
-        .valid_range
-        .as_ref()
-        .is_some_and(|v| v.len() != 2 || v[0] > v[1])
-    {
-        bail!("--valid-range takes LO,HI with LO <= HI (for example --valid-range 0,10000)");
-    }
-    let sg = args
-        .sg
-        .as_ref()
-        .map(|v| SavGol::new(v[0], v[1]))
-        .transpose()?;
-    if let Some(sg) = &sg {
-        if sg.window() > n {
+        if args
+            .valid_range
+            .as_ref()
+            .is_some_and(|v| v.len() != 2 || v[0] > v[1])
+        {
+            bail!("--valid-range takes LO,HI with LO <= HI (for example --valid-range 0,10000)");
+        }
+        let sg = args
+            .sg
+            .as_ref()
+            .map(|v| SavGol::new(v[0], v[1]))
+            .transpose()?;
+        if let Some(sg) = &sg {
+            if sg.window() > n {
+                bail!(
+                    "--sg window {} is longer than the series ({n} dates); use a shorter window",
+                    sg.window()
+                );
+            }
+        }
+        if args.block < 16 || !args.block.is_multiple_of(16) {
             bail!(
-                "--sg window {} is longer than the series ({n} dates); use a shorter window",
-                sg.window()
+                "--block {} must be a multiple of 16 (256 is the usual choice)",
+                args.block
             );
         }
-    }
-    if args.block < 16 || !args.block.is_multiple_of(16) {
-        bail!(
-            "--block {} must be a multiple of 16 (256 is the usual choice)",
-            args.block
+        let grid = input.grid();
+        let dtype = input.dtype();
+        let nodata = args.nodata.or(input.nodata());
+        let mask = Mask {
+            rule: args.mask.clone(),
+            nodata,
+            valid_range: args.valid_range.as_ref().map(|v| (v[0], v[1])),
+        };
+        let name = super::common_stem(&args.inputs);
+        let date_names: Vec<String> = out_dates
+            .iter()
+            .map(|d| d.format("%Y-%m-%d").to_string())
+            .collect();
+        let cog_targets: Vec<(PathBuf, PathBuf)> = date_names
+            .iter()
+            .map(|d| {
+                (
+                    args.output.join(format!("{name}_{d}.tif")),
+                    args.output.join(format!("{name}_quality_{d}.tif")),
+                )
+            })
+            .collect();
+        let zarr_targets = (
+            args.output.join(format!("{name}.zarr")),
+            args.output.join(format!("{name}_quality.zarr")),
         );
-    }
-    let grid = input.grid();
-    let dtype = input.dtype();
-    let nodata = args.nodata.or(input.nodata());
-    let mask = Mask {
-        rule: args.mask.clone(),
-        nodata,
-        valid_range: args.valid_range.as_ref().map(|v| (v[0], v[1])),
-    };
-    std::fs::create_dir_all(&args.output).with_context(|| {
-        format!(
-            "{}: cannot create the output directory",
-            args.output.display()
-        )
-    })?;
-    let name = super::common_stem(&args.inputs);
-    let date_names: Vec<String> = out_dates
-        .iter()
-        .map(|d| d.format("%Y-%m-%d").to_string())
-        .collect();
-    let cog_targets: Vec<(PathBuf, PathBuf)> = date_names
-        .iter()
-        .map(|d| {
-            (
-                args.output.join(format!("{name}_{d}.tif")),
-                args.output.join(format!("{name}_quality_{d}.tif")),
-            )
+        // Unfillable pixels need a nodata: the input's, else NaN for floats,
+        // else the type's maximum for integers.
+        let out_nodata = nodata.or(Some(if dtype.is_float() {
+            f64::NAN
+        } else {
+            dtype.range().1
+        }));
+        Ok(Self {
+            input,
+            n_dates,
+            out_dates,
+            frame_of,
+            season,
+            stat,
+            params,
+            kernel,
+            sg,
+            mask,
+            date_names,
+            cog_targets,
+            zarr_targets,
+            grid,
+            dtype,
+            out_nodata,
         })
-        .collect();
-    let zarr_targets = (
-        args.output.join(format!("{name}.zarr")),
-        args.output.join(format!("{name}_quality.zarr")),
-    );
-    if !args.overwrite {
-        let mut all: Vec<&Path> = Vec::new();
+    }
+
+    /// Dates of the outputs.
+    pub fn steps(&self) -> usize {
+        self.out_dates.len()
+    }
+
+    /// The files and stores the outputs will be.
+    pub fn targets(&self, args: &ReconstructArgs) -> Vec<PathBuf> {
+        let mut all = Vec::new();
         if args.to.contains(&Out::Cog) {
-            all.extend(
-                cog_targets
-                    .iter()
-                    .flat_map(|(a, b)| [a.as_path(), b.as_path()]),
-            );
+            for (a, b) in &self.cog_targets {
+                all.extend([a.clone(), b.clone()]);
+            }
         }
         if args.to.contains(&Out::Geozarr) {
-            all.extend([zarr_targets.0.as_path(), zarr_targets.1.as_path()]);
+            all.extend([self.zarr_targets.0.clone(), self.zarr_targets.1.clone()]);
         }
-        if let Some(p) = all.iter().find(|p| p.exists()) {
-            bail!(
-                "{}: already exists (pass --overwrite to replace it)",
-                p.display()
-            );
-        }
+        all
     }
 
-    let tmp = TempDir(
-        args.output
-            .join(format!(".arco-reconstruct-{}", std::process::id())),
-    );
-    std::fs::create_dir_all(&tmp.0).with_context(|| {
-        format!(
-            "{}: cannot write in the output directory",
-            args.output.display()
-        )
-    })?;
-    // Unfillable pixels need a nodata: the input's, else NaN for floats, else
-    // the type's maximum for integers.
-    let out_nodata = nodata.or(Some(if dtype.is_float() {
-        f64::NAN
-    } else {
-        dtype.range().1
-    }));
-    let data_names: Vec<String> = date_names.iter().map(|d| format!("data_{d}.tif")).collect();
-    let qa_names: Vec<String> = date_names
-        .iter()
-        .map(|d| format!("quality_{d}.tif"))
-        .collect();
-    let mut data_frames =
-        FrameWriter::create(&tmp.0, &data_names, &grid, dtype, out_nodata, args.block)?;
-    let mut qa_frames = FrameWriter::create(&tmp.0, &qa_names, &grid, DType::U8, None, args.block)?;
+    /// Refuses outputs that exist already, unless --overwrite.
+    pub fn refuse_existing(&self, args: &ReconstructArgs) -> anyhow::Result<()> {
+        if !args.overwrite {
+            if let Some(p) = self.targets(args).iter().find(|p| p.exists()) {
+                bail!(
+                    "{}: already exists (pass --overwrite to replace it)",
+                    p.display()
+                );
+            }
+        }
+        Ok(())
+    }
 
-    // A window fills one block of every frame (data and quality); the cache
-    // holds one window's worth, so no frame block is compressed twice.
-    let per_window = args.block * args.block * out_dates.len() * (dtype.size() + 1);
-    arco_convert::source::cap_block_cache(per_window * 3 / 2 + (64 << 20));
-    let windows = Window::tiles(grid.width, grid.height, args.block);
-    let bar = printer.progress("reconstruct");
-    arco_core::Progress::start(&bar, "windows", windows.len() as u64);
-    let mut counts = Counts::default();
-    let (mut raw, mut qraw) = (Vec::new(), Vec::new());
-    for win in &windows {
-        let has_qa = input.read(*win, &mut raw, &mut qraw)?;
+    /// Sizes GDAL's block cache for windows of `block` pixels: a window fills
+    /// one block of every frame (data and quality), and no frame block
+    /// should be compressed twice.
+    pub fn size_cache(&self, block: usize) {
+        let per_window = block * block * self.steps() * (self.dtype.size() + 1);
+        arco_convert::source::cap_block_cache(per_window * 3 / 2 + (64 << 20));
+    }
+
+    /// Masks, aggregates, fills and smooths one window; adds its pixels to
+    /// `counts`.
+    pub fn compute(&self, win: Window, counts: &mut Counts) -> anyhow::Result<WindowResult> {
+        let n = self.steps();
+        let (mut raw, mut qraw) = (Vec::new(), Vec::new());
+        let has_qa = self.input.read(win, &mut raw, &mut qraw)?;
         let mut data: Vec<f32> = raw.iter().map(|&v| v as f32).collect();
         let masked = if has_qa {
             // Missing QA counts as not clear.
@@ -576,20 +626,20 @@ pub fn run(args: &ReconstructArgs, printer: &Printer) -> anyhow::Result<ExitCode
                 .iter()
                 .map(|&v| if v.is_nan() { i64::MIN } else { v as i64 })
                 .collect();
-            mask.apply(&mut data, Some(&qv))?
+            self.mask.apply(&mut data, Some(&qv))?
         } else {
-            mask.apply::<i64>(&mut data, None)?
+            self.mask.apply::<i64>(&mut data, None)?
         };
         counts.masked += masked as u64;
-        if let Some(frame_of) = &frame_of {
-            let tm = pixel_to_time_major(&data, n_dates, win.len());
+        if let Some(frame_of) = &self.frame_of {
+            let tm = pixel_to_time_major(&data, self.n_dates, win.len());
             let images: Vec<&[f32]> = tm.chunks_exact(win.len()).collect();
-            data = aggregate(&images, frame_of, n, stat, None)?;
+            data = aggregate(&images, frame_of, n, self.stat, None)?;
         }
         // Observed samples are written as read (exact for every input type,
         // though the filling runs in f32), or as their frame's statistic.
         let aggregated: Vec<f64>;
-        let exact: &[f64] = if frame_of.is_some() {
+        let exact: &[f64] = if self.frame_of.is_some() {
             aggregated = data.iter().map(|&v| f64::from(v)).collect();
             &aggregated
         } else {
@@ -597,9 +647,9 @@ pub fn run(args: &ReconstructArgs, printer: &Printer) -> anyhow::Result<ExitCode
         };
         let observed: Vec<bool> = data.iter().map(|v| !v.is_nan()).collect();
         let mut qa = vec![0f32; data.len()];
-        kernel.fill_block_f32(&mut data, &mut qa, win.len())?;
+        self.kernel.fill_block_f32(&mut data, &mut qa, win.len())?;
         let mut out: Vec<f64> = data.iter().map(|&v| f64::from(v)).collect();
-        if let Some(sg) = &sg {
+        if let Some(sg) = &self.sg {
             for series in out.chunks_exact_mut(n) {
                 if series.iter().all(|v| !v.is_nan()) {
                     sg.smooth(series)?;
@@ -625,123 +675,207 @@ pub fn run(args: &ReconstructArgs, printer: &Printer) -> anyhow::Result<ExitCode
                 (f64::from(qa[i]) * 100.0).round().clamp(1.0, 99.0)
             };
         }
-        data_frames.write(*win, &out)?;
-        qa_frames.write(*win, &codes)?;
+        Ok(WindowResult {
+            data: out,
+            quality: codes,
+        })
+    }
+
+    /// Temporary per-date frames (data, quality) on the whole grid in `dir`.
+    pub fn frames(&self, dir: &Path, block: usize) -> anyhow::Result<(FrameWriter, FrameWriter)> {
+        let data_names: Vec<String> = self
+            .date_names
+            .iter()
+            .map(|d| format!("data_{d}.tif"))
+            .collect();
+        let qa_names: Vec<String> = self
+            .date_names
+            .iter()
+            .map(|d| format!("quality_{d}.tif"))
+            .collect();
+        Ok((
+            FrameWriter::create(
+                dir,
+                &data_names,
+                &self.grid,
+                self.dtype,
+                self.out_nodata,
+                block,
+            )?,
+            FrameWriter::create(dir, &qa_names, &self.grid, DType::U8, None, block)?,
+        ))
+    }
+
+    /// Writes the COGs and/or GeoZarr cubes from finished frames, then the
+    /// STAC, and prints the summary.
+    pub fn write_outputs(
+        &self,
+        args: &ReconstructArgs,
+        data_paths: &[PathBuf],
+        qa_paths: &[PathBuf],
+        counts: Counts,
+        started: Instant,
+        printer: &Printer,
+    ) -> anyhow::Result<ExitCode> {
+        let n = self.steps();
+        let mut records: Vec<(Record, &'static str)> = Vec::new();
+        if args.to.contains(&Out::Cog) {
+            let opts = CogOptions {
+                overwrite: args.overwrite,
+                ..CogOptions::default()
+            };
+            let qa_opts = CogOptions {
+                overwrite: args.overwrite,
+                resampling: Some(arco_convert::Resampling::Mode),
+                ..CogOptions::default()
+            };
+            for (i, (dt, qt)) in self.cog_targets.iter().enumerate() {
+                let d = RasterSource::inspect(&data_paths[i].to_string_lossy(), None, None)?;
+                let q = RasterSource::inspect(&qa_paths[i].to_string_lossy(), None, None)?;
+                let mut rd = cog::write_cog(&d, dt, &opts, &arco_core::NoProgress)?;
+                let mut rq = cog::write_cog(&q, qt, &qa_opts, &arco_core::NoProgress)?;
+                let stamp = format!("{}T00:00:00Z", self.date_names[i]);
+                rd.datetimes = vec![stamp.clone()];
+                rq.datetimes = vec![stamp];
+                records.push((rd, "data"));
+                records.push((rq, "quality"));
+            }
+        }
+        if args.to.contains(&Out::Geozarr) {
+            let d: Vec<RasterSource> = data_paths
+                .iter()
+                .map(|p| RasterSource::inspect(&p.to_string_lossy(), None, None))
+                .collect::<Result<_, _>>()?;
+            let q: Vec<RasterSource> = qa_paths
+                .iter()
+                .map(|p| RasterSource::inspect(&p.to_string_lossy(), None, None))
+                .collect::<Result<_, _>>()?;
+            let opts = ZarrOptions {
+                overwrite: args.overwrite,
+                ..ZarrOptions::default()
+            };
+            let qopts = ZarrOptions {
+                overwrite: args.overwrite,
+                name: Some("quality".into()),
+                resampling: Some(arco_convert::Resampling::Mode),
+                ..ZarrOptions::default()
+            };
+            records.push((
+                write_geozarr(
+                    &d,
+                    Some(&self.out_dates),
+                    &self.zarr_targets.0,
+                    &opts,
+                    &arco_core::NoProgress,
+                )?,
+                "data",
+            ));
+            records.push((
+                write_geozarr(
+                    &q,
+                    Some(&self.out_dates),
+                    &self.zarr_targets.1,
+                    &qopts,
+                    &arco_core::NoProgress,
+                )?,
+                "quality",
+            ));
+        }
+        let params = &self.params;
+        let stac = {
+            let outs: Vec<_> = records
+                .iter()
+                .map(|(r, role)| (r, *role, Some(*role)))
+                .collect();
+            let processing = processing_of(args, params, self.stat, n);
+            super::stac::write_product_stac(&args.output, &outs, &args.stac, Some(processing))?
+        };
+
+        let elapsed = started.elapsed().as_secs_f64();
+        printer.line(&format!(
+            "{n} dates, season {}: {} observed, {} filled, {} not fillable ({} masked by the rules)",
+            self.season, counts.observed, counts.filled, counts.unfillable, counts.masked
+        ));
+        printer.line(&format!(
+            "{} outputs in {} in {elapsed:.2} s",
+            records.len(),
+            args.output.display()
+        ));
+        if let Some(st) = &stac {
+            printer.line(&format!(
+                "STAC: {} items and {}",
+                st.items.len(),
+                st.collection.display()
+            ));
+        }
+        if printer.json() {
+            let outputs: Vec<serde_json::Value> = records
+                .iter()
+                .map(|(r, role)| {
+                    let mut v = serde_json::to_value(r).unwrap_or_default();
+                    v["role"] = serde_json::json!(role);
+                    v["datetime"] = serde_json::json!(r.datetimes.first());
+                    v
+                })
+                .collect();
+            printer.emit_json(&serde_json::json!({
+                "command": "reconstruct",
+                "outputs": outputs,
+                "bands": [{"band": args.band, "observed": counts.observed, "filled": counts.filled, "unfillable": counts.unfillable, "masked": counts.masked}],
+                "swag": {"season": params.season, "att_seas": params.att_seas, "att_env": params.att_env, "future": params.future},
+                "sg": args.sg,
+                "stac": stac.as_ref().map(super::stac::summary),
+                "elapsed_s": elapsed,
+            }))?;
+        }
+        Ok(ExitCode::SUCCESS)
+    }
+}
+
+/// Creates the output directory and a temporary folder inside it for frames,
+/// removed however the command ends.
+pub(crate) fn scratch_dir(args: &ReconstructArgs, tag: &str) -> anyhow::Result<TempDir> {
+    std::fs::create_dir_all(&args.output).with_context(|| {
+        format!(
+            "{}: cannot create the output directory",
+            args.output.display()
+        )
+    })?;
+    let tmp = TempDir(
+        args.output
+            .join(format!(".arco-{tag}-{}", std::process::id())),
+    );
+    std::fs::create_dir_all(&tmp.0).with_context(|| {
+        format!(
+            "{}: cannot write in the output directory",
+            args.output.display()
+        )
+    })?;
+    Ok(tmp)
+}
+
+/// Runs `arco reconstruct`.
+pub fn run(args: &ReconstructArgs, printer: &Printer) -> anyhow::Result<ExitCode> {
+    let started = Instant::now();
+    let setup = Setup::new(args)?;
+    setup.refuse_existing(args)?;
+    let tmp = scratch_dir(args, "reconstruct")?;
+    let (mut data_frames, mut qa_frames) = setup.frames(&tmp.0, args.block)?;
+    setup.size_cache(args.block);
+    let windows = Window::tiles(setup.grid.width, setup.grid.height, args.block);
+    let bar = printer.progress("reconstruct");
+    arco_core::Progress::start(&bar, "windows", windows.len() as u64);
+    let mut counts = Counts::default();
+    for win in &windows {
+        let r = setup.compute(*win, &mut counts)?;
+        data_frames.write(*win, &r.data)?;
+        qa_frames.write(*win, &r.quality)?;
         arco_core::Progress::advance(&bar, 1);
     }
     arco_core::Progress::finish(&bar);
     let data_paths = data_frames.finish()?;
     let qa_paths = qa_frames.finish()?;
-
-    let mut records: Vec<(Record, &'static str)> = Vec::new();
-    if args.to.contains(&Out::Cog) {
-        let opts = CogOptions {
-            overwrite: args.overwrite,
-            ..CogOptions::default()
-        };
-        let qa_opts = CogOptions {
-            overwrite: args.overwrite,
-            resampling: Some(arco_convert::Resampling::Mode),
-            ..CogOptions::default()
-        };
-        for (i, (dt, qt)) in cog_targets.iter().enumerate() {
-            let d = RasterSource::inspect(&data_paths[i].to_string_lossy(), None, None)?;
-            let q = RasterSource::inspect(&qa_paths[i].to_string_lossy(), None, None)?;
-            let mut rd = cog::write_cog(&d, dt, &opts, &arco_core::NoProgress)?;
-            let mut rq = cog::write_cog(&q, qt, &qa_opts, &arco_core::NoProgress)?;
-            let stamp = format!("{}T00:00:00Z", date_names[i]);
-            rd.datetimes = vec![stamp.clone()];
-            rq.datetimes = vec![stamp];
-            records.push((rd, "data"));
-            records.push((rq, "quality"));
-        }
-    }
-    if args.to.contains(&Out::Geozarr) {
-        let d: Vec<RasterSource> = data_paths
-            .iter()
-            .map(|p| RasterSource::inspect(&p.to_string_lossy(), None, None))
-            .collect::<Result<_, _>>()?;
-        let q: Vec<RasterSource> = qa_paths
-            .iter()
-            .map(|p| RasterSource::inspect(&p.to_string_lossy(), None, None))
-            .collect::<Result<_, _>>()?;
-        let opts = ZarrOptions {
-            overwrite: args.overwrite,
-            ..ZarrOptions::default()
-        };
-        let qopts = ZarrOptions {
-            overwrite: args.overwrite,
-            name: Some("quality".into()),
-            resampling: Some(arco_convert::Resampling::Mode),
-            ..ZarrOptions::default()
-        };
-        records.push((
-            write_geozarr(
-                &d,
-                Some(&out_dates),
-                &zarr_targets.0,
-                &opts,
-                &arco_core::NoProgress,
-            )?,
-            "data",
-        ));
-        records.push((
-            write_geozarr(
-                &q,
-                Some(&out_dates),
-                &zarr_targets.1,
-                &qopts,
-                &arco_core::NoProgress,
-            )?,
-            "quality",
-        ));
-    }
+    let code = setup.write_outputs(args, &data_paths, &qa_paths, counts, started, printer)?;
     drop(tmp);
-    let stac = {
-        let outs: Vec<_> = records
-            .iter()
-            .map(|(r, role)| (r, *role, Some(*role)))
-            .collect();
-        let processing = processing_of(args, &params, stat, n);
-        super::stac::write_product_stac(&args.output, &outs, &args.stac, Some(processing))?
-    };
-
-    let elapsed = started.elapsed().as_secs_f64();
-    printer.line(&format!(
-        "{n} dates, season {season}: {} observed, {} filled, {} not fillable ({} masked by the rules)",
-        counts.observed, counts.filled, counts.unfillable, counts.masked
-    ));
-    printer.line(&format!(
-        "{} outputs in {} in {elapsed:.2} s",
-        records.len(),
-        args.output.display()
-    ));
-    if let Some(st) = &stac {
-        printer.line(&format!(
-            "STAC: {} items and {}",
-            st.items.len(),
-            st.collection.display()
-        ));
-    }
-    if printer.json() {
-        let outputs: Vec<serde_json::Value> = records
-            .iter()
-            .map(|(r, role)| {
-                let mut v = serde_json::to_value(r).unwrap_or_default();
-                v["role"] = serde_json::json!(role);
-                v["datetime"] = serde_json::json!(r.datetimes.first());
-                v
-            })
-            .collect();
-        printer.emit_json(&serde_json::json!({
-            "command": "reconstruct",
-            "outputs": outputs,
-            "bands": [{"band": args.band, "observed": counts.observed, "filled": counts.filled, "unfillable": counts.unfillable, "masked": counts.masked}],
-            "swag": {"season": params.season, "att_seas": params.att_seas, "att_env": params.att_env, "future": params.future},
-            "sg": args.sg,
-            "stac": stac.as_ref().map(super::stac::summary),
-            "elapsed_s": elapsed,
-        }))?;
-    }
-    Ok(ExitCode::SUCCESS)
+    Ok(code)
 }

@@ -110,15 +110,135 @@ impl SeriesReader {
     }
 }
 
-/// A one-band raster of `T`: the typed create call behind `dispatch_dtype!`.
+/// A raster of `bands` bands of `T`: the typed create call behind `dispatch_dtype!`.
 fn create_frame<T: crate::dtype::Sample>(
     driver: &gdal::Driver,
     path: &Path,
-    width: usize,
-    height: usize,
+    (width, height, bands): (usize, usize, usize),
     opts: &RasterCreationOptions,
 ) -> gdal::errors::Result<Dataset> {
-    driver.create_with_band_type_with_options::<T, _>(path, width, height, 1, opts)
+    driver.create_with_band_type_with_options::<T, _>(path, width, height, bands, opts)
+}
+
+/// Creation options of temporary frames: tiled like the windows that fill
+/// them (each tile written once, whole), fast zstd.
+fn frame_options(block: usize, bands: usize) -> RasterCreationOptions {
+    let bx = format!("BLOCKXSIZE={block}");
+    let by = format!("BLOCKYSIZE={block}");
+    let mut v = vec![
+        "TILED=YES",
+        bx.as_str(),
+        by.as_str(),
+        "COMPRESS=ZSTD",
+        "ZSTD_LEVEL=1",
+        "BIGTIFF=IF_SAFER",
+    ];
+    if bands > 1 {
+        v.push("INTERLEAVE=BAND");
+    }
+    RasterCreationOptions::from_iter(v)
+}
+
+/// Date `t` of a pixel-major window buffer of `n` dates, NaN as `fill`.
+fn frame_of(data: &[f64], n: usize, t: usize, fill: f64) -> Vec<f64> {
+    data.iter()
+        .skip(t)
+        .step_by(n)
+        .map(|&v| if v.is_nan() { fill } else { v })
+        .collect()
+}
+
+/// Every date of one window of the grid in a single GeoTIFF (band t = date
+/// t): what a scale-out task hands to the job's finalize. It goes through
+/// the same GDAL conversions as the frames, so copying it into the frames
+/// is exact.
+pub struct BandStack {
+    path: PathBuf,
+    ds: Dataset,
+    bands: usize,
+    nodata: Option<f64>,
+}
+
+impl BandStack {
+    /// Creates `path` with `bands` bands of `width` x `height` pixels.
+    pub fn create(
+        path: &Path,
+        bands: usize,
+        (width, height): (usize, usize),
+        dtype: DType,
+        nodata: Option<f64>,
+        block: usize,
+    ) -> Result<Self> {
+        let driver = DriverManager::get_driver_by_name("GTiff")?;
+        let opts = frame_options(block, bands);
+        let ds = crate::dispatch_dtype!(
+            dtype,
+            create_frame::<T>(&driver, path, (width, height, bands), &opts)
+        )
+        .map_err(|e| ConvertError::output(path, e))?;
+        for b in 1..=bands {
+            ds.rasterband(b)?.set_no_data_value(nodata)?;
+        }
+        Ok(Self {
+            path: path.to_path_buf(),
+            ds,
+            bands,
+            nodata,
+        })
+    }
+
+    /// Writes `win` (in the stack's own pixels) from a pixel-major buffer.
+    pub fn write(&mut self, win: Window, data: &[f64]) -> Result<()> {
+        let fill = self.nodata.unwrap_or(f64::NAN);
+        for t in 0..self.bands {
+            let mut buf = Buffer::new((win.w, win.h), frame_of(data, self.bands, t, fill));
+            self.ds
+                .rasterband(t + 1)?
+                .write((win.x as isize, win.y as isize), (win.w, win.h), &mut buf)
+                .map_err(|e| ConvertError::output(&self.path, e))?;
+        }
+        Ok(())
+    }
+
+    /// Flushes and closes the file.
+    pub fn finish(self) -> Result<()> {
+        self.ds
+            .close()
+            .map_err(|e| ConvertError::output(&self.path, e))
+    }
+
+    /// Reads `win` (in the stack's pixels) of every band into a pixel-major
+    /// buffer, nodata kept as its value (written back, it stays nodata).
+    pub fn read(path: &Path, win: Window, out: &mut Vec<f64>) -> Result<()> {
+        let ds = Dataset::open(path).map_err(|e| ConvertError::Read {
+            path: path.display().to_string(),
+            row: win.y,
+            reason: e.to_string(),
+        })?;
+        let n = ds.raster_count();
+        out.clear();
+        out.resize(win.len() * n, f64::NAN);
+        let mut frame = vec![0f64; win.len()];
+        for t in 0..n {
+            ds.rasterband(t + 1)?
+                .read_into_slice(
+                    (win.x as isize, win.y as isize),
+                    (win.w, win.h),
+                    (win.w, win.h),
+                    &mut frame,
+                    None,
+                )
+                .map_err(|e| ConvertError::Read {
+                    path: path.display().to_string(),
+                    row: win.y,
+                    reason: e.to_string(),
+                })?;
+            for (p, v) in frame.iter().enumerate() {
+                out[p * n + t] = *v;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The grid frames are written on.
@@ -166,18 +286,7 @@ impl FrameWriter {
         block: usize,
     ) -> Result<Self> {
         let driver = DriverManager::get_driver_by_name("GTiff")?;
-        // Frames are tiled like the windows that fill them, so each tile is
-        // written once, whole.
-        let bx = format!("BLOCKXSIZE={block}");
-        let by = format!("BLOCKYSIZE={block}");
-        let opts = RasterCreationOptions::from_iter([
-            "TILED=YES",
-            bx.as_str(),
-            by.as_str(),
-            "COMPRESS=ZSTD",
-            "ZSTD_LEVEL=1",
-            "BIGTIFF=IF_SAFER",
-        ]);
+        let opts = frame_options(block, 1);
         let srs = grid
             .wkt
             .as_deref()
@@ -189,7 +298,7 @@ impl FrameWriter {
             let path = dir.join(name);
             let mut ds = crate::dispatch_dtype!(
                 dtype,
-                create_frame::<T>(&driver, &path, like.width, like.height, &opts)
+                create_frame::<T>(&driver, &path, (like.width, like.height, 1), &opts)
             )
             .map_err(|e| ConvertError::output(&path, e))?;
             if let Some(gt) = &like.geotransform {
@@ -220,17 +329,7 @@ impl FrameWriter {
         let n = self.datasets.len();
         let fill = self.nodata.unwrap_or(f64::NAN);
         for (t, ds) in self.datasets.iter_mut().enumerate() {
-            let frame: Vec<f64> = (0..win.len())
-                .map(|p| {
-                    let v = data[p * n + t];
-                    if v.is_nan() {
-                        fill
-                    } else {
-                        v
-                    }
-                })
-                .collect();
-            let mut buf = Buffer::new((win.w, win.h), frame);
+            let mut buf = Buffer::new((win.w, win.h), frame_of(data, n, t, fill));
             ds.rasterband(1)?
                 .write((win.x as isize, win.y as isize), (win.w, win.h), &mut buf)
                 .map_err(|e| ConvertError::output(&self.paths[t], e))?;

@@ -1,10 +1,10 @@
 //! The record of one written output.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
 /// Output formats arco writes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Format {
     /// Cloud-Optimized GeoTIFF.
@@ -44,7 +44,7 @@ impl Format {
 }
 
 /// Coordinate reference system of an output.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct CrsRecord {
     /// `AUTHORITY:CODE` when the CRS has one (for example `EPSG:32633`).
     pub code: Option<String>,
@@ -55,7 +55,7 @@ pub struct CrsRecord {
 }
 
 /// One band of a raster output.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct BandRecord {
     /// Band name (description) when the input had one.
     pub name: Option<String>,
@@ -74,7 +74,7 @@ pub struct BandRecord {
 }
 
 /// Statistics of one band, as STAC's `bands[].statistics` wants them.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct BandStatistics {
     /// Smallest valid value.
     pub minimum: f64,
@@ -89,7 +89,7 @@ pub struct BandStatistics {
 }
 
 /// One attribute column of a vector output.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ColumnRecord {
     /// Column name.
     pub name: String,
@@ -99,7 +99,7 @@ pub struct ColumnRecord {
 }
 
 /// What a vector writer produced, beside the common fields of [`Record`].
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct VectorRecord {
     /// Layer name.
     pub layer: String,
@@ -115,13 +115,15 @@ pub struct VectorRecord {
 
 /// What a writer produced: enough for the catalog and the checks to work
 /// without re-reading the file.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Record {
     /// Path of the file or store written.
     pub path: PathBuf,
     /// Output format.
     pub format: Format,
-    /// Media type for STAC assets.
+    /// Media type for STAC assets (the format's; restored from `format`
+    /// when a record is read back).
+    #[serde(skip_deserializing, default)]
     pub media_type: &'static str,
     /// Size in bytes (for a store: the sum of its files).
     pub size: u64,
@@ -150,4 +152,14 @@ pub struct Record {
     /// Vector outputs only: layer, feature count and columns. Raster fields
     /// (`width`, `height`, `dtype`, `bands`, `geotransform`) are zero or empty then.
     pub vector: Option<VectorRecord>,
+}
+
+impl Record {
+    /// Reads a record saved as JSON (by a scale-out task), restoring the
+    /// media type from the format.
+    pub fn from_json(v: serde_json::Value) -> serde_json::Result<Self> {
+        let mut r: Record = serde_json::from_value(v)?;
+        r.media_type = r.format.media_type();
+        Ok(r)
+    }
 }
