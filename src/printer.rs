@@ -27,6 +27,16 @@ impl Printer {
         self.json
     }
 
+    /// This printer, also quiet and/or JSON when `words` (arguments clap
+    /// did not see, such as a verb's after `arco plan`) hold those flags.
+    pub fn with_flags_in(&self, words: &[String]) -> Self {
+        let has = |f: &[&str]| words.iter().any(|w| f.contains(&w.as_str()));
+        Self::new(
+            self.quiet || has(&["--quiet", "-q"]),
+            self.json || has(&["--json"]),
+        )
+    }
+
     /// Whether progress bars are drawn (not quiet, stderr a terminal).
     pub fn bars(&self) -> bool {
         self.bars

@@ -211,6 +211,61 @@ fn the_product_does_not_depend_on_the_split() {
 }
 
 #[test]
+fn a_per_tile_layout_holds_the_one_machine_pixels() {
+    let tmp = tempfile::tempdir().unwrap();
+    let args = cbers_reconstruct_args();
+    let (one, _) = one_machine(tmp.path(), &args);
+    let dir = tmp.path().join("tiles");
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut a = vec![
+        "plan",
+        "--job",
+        "job",
+        "--tile-size",
+        "32",
+        "--layout",
+        "tiles",
+        "reconstruct",
+    ];
+    a.extend(args.iter().map(String::as_str));
+    assert_ok(&arco_in(&dir, &a, &[]), "plan a per-tile job");
+    for i in 0..4 {
+        let o = arco_in(
+            &dir,
+            &["run", "--job", "job", "--task", &i.to_string()],
+            &[],
+        );
+        assert_ok(&o, "a task");
+    }
+    // The tasks wrote the tiles; finalize writes the collection and checks.
+    let product = dir.join("product");
+    assert!(product
+        .join("CBERS-4_AWFI_022024_B13_2018-02-02_x32_y0.tif")
+        .is_file());
+    assert!(!product.join("collection.json").exists());
+    let o = finalize(&dir, "2018-09-10");
+    assert_ok(&o, "finalize a per-tile job");
+    assert!(stdout(&o).contains("all four Cs hold"), "{}", stdout(&o));
+    let o = common::py(
+        "compare_tiles.py",
+        &[one.to_str().unwrap(), product.to_str().unwrap()],
+    );
+    assert_ok(&o, "tiles equal the one-machine windows");
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["tiles"], 4 * 28, "{v}");
+    // An Item per date and tile (and per tile cube).
+    let c: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(product.join("collection.json")).unwrap()).unwrap();
+    let items = c["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["rel"] == "item")
+        .count();
+    assert_eq!(items, 14 * 4 + 4);
+}
+
+#[test]
 fn interrupted_tasks_are_redone_finished_ones_skipped() {
     let tmp = tempfile::tempdir().unwrap();
     let args = cbers_reconstruct_args();
@@ -335,7 +390,7 @@ fn a_hand_written_job_toml_with_globs_plans_the_same_tasks() {
     std::fs::write(
         job.join("job.toml"),
         format!(
-            "verb = \"reconstruct\"\nargs = [\"{d}/*_B13_*.tif\", \"--qa\", \"{d}/*_CMASK_*.tif\", \"--mask\", \"cmask\", \"-o\", \"out\", \"--block\", \"16\"]\ntile_size = 32\n",
+            "verb = \"reconstruct\"\nargs = [\"{d}/*_B13_*.tif\", \"--qa\", \"{d}/*_CMASK_*.tif\", \"--mask\", \"cmask\", \"-o\", \"out\", \"--block\", \"16\"]\ntile_size = 32\npublish = \"pub/cbers\"\nstac_index = true\n",
             d = data.display()
         ),
     )
@@ -368,7 +423,19 @@ fn a_hand_written_job_toml_with_globs_plans_the_same_tasks() {
             "task",
         );
     }
-    assert_ok(&finalize(tmp.path(), "2018-09-10"), "finalize");
+    let o = finalize(tmp.path(), "2018-09-10");
+    assert_ok(&o, "finalize");
+    // Checked, then published with the index, as job.toml asks.
+    assert!(stdout(&o).contains("all four Cs hold"), "{}", stdout(&o));
+    let pubd = tmp.path().join("pub");
+    assert!(pubd.join("cbers/collection.json").is_file());
+    assert!(pubd.join("catalog.json").is_file());
+    let index = pubd.join("items.parquet");
+    assert!(index.is_file(), "the stac-geoparquet index");
+    let o = common::arco(&["search", index.to_str().unwrap(), "--json"]);
+    assert_ok(&o, "search the index");
+    let hits: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(hits["numberMatched"], 14, "{hits}");
     assert_eq!(
         std::fs::read_dir(tmp.path().join("out"))
             .unwrap()

@@ -717,23 +717,56 @@ impl Setup {
         started: Instant,
         printer: &Printer,
     ) -> anyhow::Result<ExitCode> {
-        let n = self.steps();
+        let open = |paths: &[PathBuf]| -> anyhow::Result<Vec<RasterSource>> {
+            Ok(paths
+                .iter()
+                .map(|p| RasterSource::inspect(&p.to_string_lossy(), None, None))
+                .collect::<Result<_, _>>()?)
+        };
+        let records = self.write_files(
+            args,
+            &open(data_paths)?,
+            &open(qa_paths)?,
+            "",
+            args.overwrite,
+        )?;
+        self.finish(args, &records, counts, started, printer)
+    }
+
+    /// Writes the COGs and/or GeoZarr cubes of one date series per role
+    /// (`data`, `quality`: a source per date), their names ending in `suffix`
+    /// (a tile's `_x0_y0` in a per-tile layout).
+    pub fn write_files(
+        &self,
+        args: &ReconstructArgs,
+        data: &[RasterSource],
+        quality: &[RasterSource],
+        suffix: &str,
+        overwrite: bool,
+    ) -> anyhow::Result<Vec<(Record, &'static str)>> {
+        let named = |p: &Path| -> PathBuf {
+            if suffix.is_empty() {
+                return p.to_path_buf();
+            }
+            let stem = p.file_stem().unwrap_or_default().to_string_lossy();
+            let ext = p.extension().unwrap_or_default().to_string_lossy();
+            p.with_file_name(format!("{stem}{suffix}.{ext}"))
+        };
         let mut records: Vec<(Record, &'static str)> = Vec::new();
         if args.to.contains(&Out::Cog) {
             let opts = CogOptions {
-                overwrite: args.overwrite,
+                overwrite,
                 ..CogOptions::default()
             };
             let qa_opts = CogOptions {
-                overwrite: args.overwrite,
+                overwrite,
                 resampling: Some(arco_convert::Resampling::Mode),
                 ..CogOptions::default()
             };
             for (i, (dt, qt)) in self.cog_targets.iter().enumerate() {
-                let d = RasterSource::inspect(&data_paths[i].to_string_lossy(), None, None)?;
-                let q = RasterSource::inspect(&qa_paths[i].to_string_lossy(), None, None)?;
-                let mut rd = cog::write_cog(&d, dt, &opts, &arco_core::NoProgress)?;
-                let mut rq = cog::write_cog(&q, qt, &qa_opts, &arco_core::NoProgress)?;
+                let mut rd = cog::write_cog(&data[i], &named(dt), &opts, &arco_core::NoProgress)?;
+                let mut rq =
+                    cog::write_cog(&quality[i], &named(qt), &qa_opts, &arco_core::NoProgress)?;
                 let stamp = format!("{}T00:00:00Z", self.date_names[i]);
                 rd.datetimes = vec![stamp.clone()];
                 rq.datetimes = vec![stamp];
@@ -742,29 +775,21 @@ impl Setup {
             }
         }
         if args.to.contains(&Out::Geozarr) {
-            let d: Vec<RasterSource> = data_paths
-                .iter()
-                .map(|p| RasterSource::inspect(&p.to_string_lossy(), None, None))
-                .collect::<Result<_, _>>()?;
-            let q: Vec<RasterSource> = qa_paths
-                .iter()
-                .map(|p| RasterSource::inspect(&p.to_string_lossy(), None, None))
-                .collect::<Result<_, _>>()?;
             let opts = ZarrOptions {
-                overwrite: args.overwrite,
+                overwrite,
                 ..ZarrOptions::default()
             };
             let qopts = ZarrOptions {
-                overwrite: args.overwrite,
+                overwrite,
                 name: Some("quality".into()),
                 resampling: Some(arco_convert::Resampling::Mode),
                 ..ZarrOptions::default()
             };
             records.push((
                 write_geozarr(
-                    &d,
+                    data,
                     Some(&self.out_dates),
-                    &self.zarr_targets.0,
+                    &named(&self.zarr_targets.0),
                     &opts,
                     &arco_core::NoProgress,
                 )?,
@@ -772,15 +797,28 @@ impl Setup {
             ));
             records.push((
                 write_geozarr(
-                    &q,
+                    quality,
                     Some(&self.out_dates),
-                    &self.zarr_targets.1,
+                    &named(&self.zarr_targets.1),
                     &qopts,
                     &arco_core::NoProgress,
                 )?,
                 "quality",
             ));
         }
+        Ok(records)
+    }
+
+    /// Writes the product's STAC for `records` and prints the summary.
+    pub fn finish(
+        &self,
+        args: &ReconstructArgs,
+        records: &[(Record, &'static str)],
+        counts: Counts,
+        started: Instant,
+        printer: &Printer,
+    ) -> anyhow::Result<ExitCode> {
+        let n = self.steps();
         let params = &self.params;
         let stac = {
             let outs: Vec<_> = records

@@ -160,22 +160,36 @@ pub struct BandStack {
 }
 
 impl BandStack {
-    /// Creates `path` with `bands` bands of `width` x `height` pixels.
+    /// Creates `path` with `bands` bands covering `win` of `grid`
+    /// (georeferenced as that window).
     pub fn create(
         path: &Path,
         bands: usize,
-        (width, height): (usize, usize),
+        grid: &Grid,
+        win: Window,
         dtype: DType,
         nodata: Option<f64>,
         block: usize,
     ) -> Result<Self> {
         let driver = DriverManager::get_driver_by_name("GTiff")?;
         let opts = frame_options(block, bands);
-        let ds = crate::dispatch_dtype!(
+        let mut ds = crate::dispatch_dtype!(
             dtype,
-            create_frame::<T>(&driver, path, (width, height, bands), &opts)
+            create_frame::<T>(&driver, path, (win.w, win.h, bands), &opts)
         )
         .map_err(|e| ConvertError::output(path, e))?;
+        if let Some(gt) = &grid.geotransform {
+            let x0 = gt[0] + win.x as f64 * gt[1] + win.y as f64 * gt[2];
+            let y0 = gt[3] + win.x as f64 * gt[4] + win.y as f64 * gt[5];
+            ds.set_geo_transform(&[x0, gt[1], gt[2], y0, gt[4], gt[5]])?;
+        }
+        if let Some(srs) = grid
+            .wkt
+            .as_deref()
+            .and_then(|w| gdal::spatial_ref::SpatialRef::from_wkt(w).ok())
+        {
+            ds.set_spatial_ref(&srs)?;
+        }
         for b in 1..=bands {
             ds.rasterband(b)?.set_no_data_value(nodata)?;
         }

@@ -3,7 +3,7 @@
 //! check it, and publish it when the job says so.
 
 use super::task::{verify, Done};
-use super::{write_atomic, Job, Split, Verb};
+use super::{write_atomic, Job, Layout, Split, Verb};
 use crate::commands::reconstruct::{scratch_dir, Counts, ReconstructArgs, Setup};
 use crate::printer::Printer;
 use anyhow::{bail, Context};
@@ -72,6 +72,7 @@ struct PublishCmd {
 /// Runs `arco finalize`.
 pub fn run(args: &FinalizeArgs, printer: &Printer) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
+    let json_printer = printer.json().then_some(printer);
     let job = Job::open(&args.job)?;
     if let Ok(text) = std::fs::read_to_string(job.finalized_file()) {
         printer.line(&format!(
@@ -82,12 +83,23 @@ pub fn run(args: &FinalizeArgs, printer: &Printer) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let dones = wait_for_tasks(&job, args.wait, printer)?;
+    // With --json, the steps stay silent and one summary closes the run.
+    let silent;
+    let printer = if printer.json() {
+        silent = Printer::new(true, false);
+        &silent
+    } else {
+        printer
+    };
     let verb = job.verb()?;
     let output = match &verb {
         Verb::Reconstruct(a) => a.output.clone(),
         Verb::Convert(a) => a.output.clone(),
     };
     match (job.manifest.split, verb) {
+        (Split::Tiles, Verb::Reconstruct(a)) if job.manifest.job.layout == Layout::Tiles => {
+            tile_catalog(&a, &dones, printer, started)?;
+        }
         (Split::Tiles, Verb::Reconstruct(mut a)) => {
             assemble(&job, &mut a, &dones, printer, started)?;
         }
@@ -153,6 +165,17 @@ pub fn run(args: &FinalizeArgs, printer: &Printer) -> anyhow::Result<ExitCode> {
         crate::commands::publish::run(&publish.args, printer)?;
     }
     let elapsed = started.elapsed().as_secs_f64();
+    if let Some(json) = json_printer {
+        json.emit_json(&serde_json::json!({
+            "command": "finalize",
+            "job": job.dir,
+            "tasks": job.len(),
+            "output": std::path::absolute(&output)?,
+            "check": if args.no_check { None } else { Some(code == ExitCode::SUCCESS) },
+            "published": job.manifest.job.publish,
+            "elapsed_s": elapsed,
+        }))?;
+    }
     write_atomic(
         &job.finalized_file(),
         serde_json::to_string(&serde_json::json!({
@@ -293,6 +316,35 @@ fn assemble(
     setup.write_outputs(args, &data_paths, &qa_paths, counts, started, printer)?;
     drop(tmp);
     let _ = std::fs::remove_file(marker);
+    Ok(())
+}
+
+/// A per-tile product: the tiles' files are in place; its STAC is written
+/// from their records (an Item per date and tile).
+fn tile_catalog(
+    args: &ReconstructArgs,
+    dones: &[Done],
+    printer: &Printer,
+    started: Instant,
+) -> anyhow::Result<()> {
+    let setup = Setup::new(args)?;
+    let mut records = Vec::new();
+    let mut counts = Counts::default();
+    for d in dones {
+        counts += d.counts.unwrap_or_default();
+        for v in &d.records {
+            let role = if v["role"] == "quality" {
+                "quality"
+            } else {
+                "data"
+            };
+            let rec = arco_core::Record::from_json(v.clone()).context(
+                "a task's done.json holds a record this arco cannot read; rerun the tasks",
+            )?;
+            records.push((rec, role));
+        }
+    }
+    setup.finish(args, &records, counts, started, printer)?;
     Ok(())
 }
 

@@ -45,6 +45,22 @@ pub struct JobSpec {
     /// With `publish`: update the stac-geoparquet index too.
     #[serde(default)]
     pub stac_index: bool,
+    /// How a tiled job's product is laid out.
+    #[serde(default)]
+    pub layout: Layout,
+}
+
+/// How a tiled job's product is laid out.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Layout {
+    /// The files the one-machine run writes (finalize assembles the tiles).
+    #[default]
+    Assembled,
+    /// Each task writes its tile's files and Items (`NAME_DATE_xX_yY.tif`);
+    /// finalize only writes the collection: for products too large to
+    /// assemble on one machine.
+    Tiles,
 }
 
 fn default_tile_size() -> usize {
@@ -209,6 +225,7 @@ impl JobSpec {
             && self.tile_size == planned.tile_size
             && self.publish == planned.publish
             && self.stac_index == planned.stac_index
+            && self.layout == planned.layout
             && self
                 .workdir
                 .as_ref()
@@ -389,5 +406,14 @@ mod tests {
         assert_eq!(spec.tile_size, 512);
         assert_eq!(spec.workdir, None);
         assert!(toml::from_str::<JobSpec>("verb = \"x\"\nargs = []\ntiles = 3\n").is_err());
+    }
+
+    #[test]
+    fn the_example_job_toml_is_a_valid_job() {
+        let spec: JobSpec = toml::from_str(include_str!("../../../examples/job.toml")).unwrap();
+        assert_eq!(spec.layout, Layout::Tiles);
+        assert_eq!(spec.tile_size, 1024);
+        let verb = Verb::parse(&spec).unwrap();
+        assert!(matches!(verb, Verb::Reconstruct(a) if a.output.ends_with("products/ndvi")));
     }
 }

@@ -57,6 +57,12 @@ pub struct PlanArgs {
     #[arg(long, requires = "publish")]
     pub stac_index: bool,
 
+    /// Product layout of a tiled job: the one-machine files (assembled by
+    /// finalize), or each tile's own files and Items, for products too large
+    /// to assemble on one machine [default: assembled, or job.toml's].
+    #[arg(long, value_enum)]
+    pub layout: Option<super::Layout>,
+
     /// The verb and its arguments, exactly as on one machine:
     /// reconstruct ARGS... or convert ARGS... [default: the job's job.toml].
     #[arg(
@@ -76,6 +82,8 @@ struct Planned {
 /// Runs `arco plan`.
 pub fn run(args: &PlanArgs, printer: &Printer) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
+    // `--quiet` after the verb was meant for the whole command line.
+    let printer = &printer.with_flags_in(&args.work);
     let dir = std::path::absolute(&args.job)
         .with_context(|| format!("{}: not a usable path", args.job.display()))?;
     let hand_written = args.work.is_empty();
@@ -96,8 +104,12 @@ pub fn run(args: &PlanArgs, printer: &Printer) -> anyhow::Result<ExitCode> {
             workdir: None,
             publish: None,
             stac_index: false,
+            layout: super::Layout::Assembled,
         }
     };
+    if let Some(l) = args.layout {
+        spec.layout = l;
+    }
     if let Some(t) = args.tile_size {
         spec.tile_size = t;
     }
@@ -153,6 +165,10 @@ pub fn run(args: &PlanArgs, printer: &Printer) -> anyhow::Result<ExitCode> {
     )?;
     let elapsed = started.elapsed().as_secs_f64();
     let how = match planned.manifest.split {
+        Split::Tiles if spec.layout == super::Layout::Tiles => format!(
+            "tiles of {} px, every date in each; a product per tile",
+            spec.tile_size
+        ),
         Split::Tiles => format!("tiles of {} px, every date in each", spec.tile_size),
         Split::Inputs => "one per input".to_string(),
         Split::Whole => "the outputs cannot be cut: one task".to_string(),
@@ -230,6 +246,15 @@ fn split(spec: &JobSpec) -> anyhow::Result<Planned> {
                     args.block
                 );
             }
+            if spec.layout == super::Layout::Tiles && !args.overwrite {
+                // Any file of the product's name would be mixed with the tiles.
+                if let Some(p) = tile_products_present(&args.output) {
+                    bail!(
+                        "{}: already exists (pass --overwrite to replace it)",
+                        p.display()
+                    );
+                }
+            }
             let tasks = Window::tiles(setup.grid.width, setup.grid.height, spec.tile_size)
                 .into_iter()
                 .map(|w| TaskSpec {
@@ -246,6 +271,9 @@ fn split(spec: &JobSpec) -> anyhow::Result<Planned> {
             (Split::Tiles, tasks, what)
         }
         Verb::Convert(args) => {
+            if spec.layout == super::Layout::Tiles {
+                bail!("--layout tiles applies to reconstruct jobs; a convert job writes one file per input already");
+            }
             let per_input = crate::commands::convert::per_input_targets(&args)?;
             // Outputs that exist are refused, as the verb would.
             let existing = match &per_input {
@@ -283,6 +311,16 @@ fn split(spec: &JobSpec) -> anyhow::Result<Planned> {
         },
         outputs,
     })
+}
+
+/// A data file already in a product directory (a per-tile job writes many
+/// names, so any `.tif` or `.zarr` there would mix with them).
+fn tile_products_present(dir: &Path) -> Option<PathBuf> {
+    std::fs::read_dir(dir)
+        .ok()?
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|x| x == "tif" || x == "zarr"))
 }
 
 /// A Slurm batch script for the whole array.

@@ -2,12 +2,12 @@
 //! matching checksums are kept and the task is skipped; an interrupted
 //! attempt leaves only a `.partial` folder, which the next attempt replaces.
 
-use super::{task_index, write_atomic, Job, JobSpec, Split, Verb};
-use crate::commands::reconstruct::{Counts, Setup};
+use super::{task_index, write_atomic, Job, JobSpec, Layout, Split, Verb};
+use crate::commands::reconstruct::{Counts, ReconstructArgs, Setup};
 use crate::printer::Printer;
 use anyhow::{bail, Context};
 use arco_convert::series::{BandStack, Window};
-use arco_convert::DType;
+use arco_convert::{DType, RasterSource};
 use clap::Args;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -192,12 +192,17 @@ fn attempt(job: &Job, i: usize, printer: &Printer, started: Instant) -> anyhow::
             let [x, y, w, h] = spec
                 .window
                 .context("tasks.json: a tile task without its window; plan the job again")?;
-            let counts = reconstruct_tile(&args, Window { x, y, w, h }, &partial)?;
-            for name in ["data.tif", "quality.tif"] {
-                done.files
-                    .push(TaskFile::of(&partial.join(name), name.into())?);
+            let tile = Window { x, y, w, h };
+            let setup = Setup::new(&args)?;
+            done.counts = Some(reconstruct_tile(&setup, args.block, tile, &partial)?);
+            if job.manifest.job.layout == Layout::Tiles {
+                write_tile_products(&args, &setup, tile, &partial, &mut done)?;
+            } else {
+                for name in ["data.tif", "quality.tif"] {
+                    done.files
+                        .push(TaskFile::of(&partial.join(name), name.into())?);
+                }
             }
-            done.counts = Some(counts);
         }
         (Split::Inputs, Verb::Convert(args)) => {
             let input = spec
@@ -214,7 +219,10 @@ fn attempt(job: &Job, i: usize, printer: &Printer, started: Instant) -> anyhow::
             // The plan refused an existing output: what is there now is an
             // earlier attempt of this task.
             args.overwrite = true;
-            let code = crate::commands::convert::run(&args, printer)?;
+            // Its own JSON summary would mix with the task's.
+            let silent = crate::printer::Printer::new(true, false);
+            let inner = if printer.json() { &silent } else { printer };
+            let code = crate::commands::convert::run(&args, inner)?;
             if code != ExitCode::SUCCESS {
                 bail!("arco convert did not succeed");
             }
@@ -246,29 +254,17 @@ fn attempt(job: &Job, i: usize, printer: &Printer, started: Instant) -> anyhow::
 /// Reconstructs one tile: the windows of the one-machine run that fall in
 /// it, into a data stack and a quality stack (a band per date).
 fn reconstruct_tile(
-    args: &crate::commands::reconstruct::ReconstructArgs,
+    setup: &Setup,
+    block: usize,
     tile: Window,
     dir: &Path,
 ) -> anyhow::Result<Counts> {
-    let setup = Setup::new(args)?;
     let n = setup.steps();
-    let block = args.block;
-    let mut data = BandStack::create(
-        &dir.join("data.tif"),
-        n,
-        (tile.w, tile.h),
-        setup.dtype,
-        setup.out_nodata,
-        block,
-    )?;
-    let mut quality = BandStack::create(
-        &dir.join("quality.tif"),
-        n,
-        (tile.w, tile.h),
-        DType::U8,
-        None,
-        block,
-    )?;
+    let create = |name: &str, dtype, nodata| {
+        BandStack::create(&dir.join(name), n, &setup.grid, tile, dtype, nodata, block)
+    };
+    let mut data = create("data.tif", setup.dtype, setup.out_nodata)?;
+    let mut quality = create("quality.tif", DType::U8, None)?;
     setup.size_cache(block);
     let mut counts = Counts::default();
     for local in Window::tiles(tile.w, tile.h, block) {
@@ -284,6 +280,53 @@ fn reconstruct_tile(
     data.finish()?;
     quality.finish()?;
     Ok(counts)
+}
+
+/// A per-tile layout: the tile's own COGs / cubes in the product directory,
+/// made from its stacks (a source per band), with their records.
+fn write_tile_products(
+    args: &ReconstructArgs,
+    setup: &Setup,
+    tile: Window,
+    dir: &Path,
+    done: &mut Done,
+) -> anyhow::Result<()> {
+    let bands = |name: &str| -> anyhow::Result<Vec<RasterSource>> {
+        let path = dir.join(name).to_string_lossy().into_owned();
+        (1..=setup.steps())
+            .map(|b| Ok(RasterSource::inspect(&path, None, Some(&[b]))?))
+            .collect()
+    };
+    std::fs::create_dir_all(&args.output).with_context(|| {
+        format!(
+            "{}: cannot create the output directory",
+            args.output.display()
+        )
+    })?;
+    let suffix = format!("_x{}_y{}", tile.x, tile.y);
+    // Overwrite: what is there is an earlier attempt of this task (the plan
+    // refused a product directory that held data files).
+    let records = setup.write_files(
+        args,
+        &bands("data.tif")?,
+        &bands("quality.tif")?,
+        &suffix,
+        true,
+    )?;
+    for (rec, role) in &records {
+        let path = std::path::absolute(&rec.path)?;
+        for f in files_under(&path)? {
+            done.files.push(TaskFile::of(&f, f.clone())?);
+        }
+        let mut v = serde_json::to_value(rec)?;
+        v["path"] = serde_json::json!(path);
+        v["role"] = serde_json::json!(role);
+        done.records.push(v);
+    }
+    // The product holds the tile now.
+    std::fs::remove_file(dir.join("data.tif"))?;
+    std::fs::remove_file(dir.join("quality.tif"))?;
+    Ok(())
 }
 
 /// Every file under `path` (itself when it is a file), sorted.
