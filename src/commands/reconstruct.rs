@@ -775,36 +775,32 @@ impl Setup {
             }
         }
         if args.to.contains(&Out::Geozarr) {
-            let opts = ZarrOptions {
-                overwrite,
-                ..ZarrOptions::default()
-            };
-            let qopts = ZarrOptions {
-                overwrite,
-                name: Some("quality".into()),
-                resampling: Some(arco_convert::Resampling::Mode),
-                ..ZarrOptions::default()
-            };
-            records.push((
-                write_geozarr(
-                    data,
+            let cubes = [
+                (data, &self.zarr_targets.0, None, None, "data"),
+                (
+                    quality,
+                    &self.zarr_targets.1,
+                    Some("quality".to_string()),
+                    Some(arco_convert::Resampling::Mode),
+                    "quality",
+                ),
+            ];
+            for (sources, target, name, resampling, role) in cubes {
+                let opts = ZarrOptions {
+                    overwrite,
+                    name,
+                    resampling,
+                    ..ZarrOptions::default()
+                };
+                let rec = write_geozarr(
+                    sources,
                     Some(&self.out_dates),
-                    &named(&self.zarr_targets.0),
+                    &named(target),
                     &opts,
                     &arco_core::NoProgress,
-                )?,
-                "data",
-            ));
-            records.push((
-                write_geozarr(
-                    quality,
-                    Some(&self.out_dates),
-                    &named(&self.zarr_targets.1),
-                    &qopts,
-                    &arco_core::NoProgress,
-                )?,
-                "quality",
-            ));
+                )?;
+                records.push((rec, role));
+            }
         }
         Ok(records)
     }

@@ -54,6 +54,27 @@ impl Window {
     }
 }
 
+/// Reads `win` of `band` into `frame` (its length is the window's).
+fn read_window(
+    band: &gdal::raster::RasterBand,
+    win: Window,
+    frame: &mut [f64],
+    name: &str,
+) -> Result<()> {
+    band.read_into_slice(
+        (win.x as isize, win.y as isize),
+        (win.w, win.h),
+        (win.w, win.h),
+        frame,
+        None,
+    )
+    .map_err(|e| ConvertError::Read {
+        path: name.to_string(),
+        row: win.y,
+        reason: e.to_string(),
+    })
+}
+
 /// Reads one band of every date of a series.
 pub struct SeriesReader {
     names: Vec<String>,
@@ -88,19 +109,7 @@ impl SeriesReader {
         out.resize(win.len() * n, f64::NAN);
         let mut frame = vec![0f64; win.len()];
         for (t, ds) in self.handles.iter().enumerate() {
-            let band = ds.rasterband(self.band)?;
-            band.read_into_slice(
-                (win.x as isize, win.y as isize),
-                (win.w, win.h),
-                (win.w, win.h),
-                &mut frame,
-                None,
-            )
-            .map_err(|e| ConvertError::Read {
-                path: self.names[t].clone(),
-                row: win.y,
-                reason: e.to_string(),
-            })?;
+            read_window(&ds.rasterband(self.band)?, win, &mut frame, &self.names[t])?;
             let nd = self.nodata[t];
             for (p, v) in frame.iter().enumerate() {
                 out[p * n + t] = if Some(*v) == nd { f64::NAN } else { *v };
@@ -234,19 +243,12 @@ impl BandStack {
         out.resize(win.len() * n, f64::NAN);
         let mut frame = vec![0f64; win.len()];
         for t in 0..n {
-            ds.rasterband(t + 1)?
-                .read_into_slice(
-                    (win.x as isize, win.y as isize),
-                    (win.w, win.h),
-                    (win.w, win.h),
-                    &mut frame,
-                    None,
-                )
-                .map_err(|e| ConvertError::Read {
-                    path: path.display().to_string(),
-                    row: win.y,
-                    reason: e.to_string(),
-                })?;
+            read_window(
+                &ds.rasterband(t + 1)?,
+                win,
+                &mut frame,
+                &path.display().to_string(),
+            )?;
             for (p, v) in frame.iter().enumerate() {
                 out[p * n + t] = *v;
             }
