@@ -354,6 +354,14 @@ fn bad_jobs_get_clear_errors() {
     let o = arco_in(dir, &["run", "--job", "job"], &[]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("SLURM_ARRAY_TASK_ID"), "{}", stderr(&o));
+    // Bad arguments for the closing check fail before anything is verified.
+    let o = arco_in(
+        dir,
+        &["finalize", "--job", "job", "--", "--no-such-flag"],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("not arco check's"), "{}", stderr(&o));
     // A tile size that would cut the one-machine windows.
     let mut a = vec!["plan", "--job", "other", "--tile-size", "24", "reconstruct"];
     a.extend(args.iter().map(String::as_str));

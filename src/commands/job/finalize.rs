@@ -82,6 +82,24 @@ pub fn run(args: &FinalizeArgs, printer: &Printer) -> anyhow::Result<ExitCode> {
         ));
         return Ok(ExitCode::SUCCESS);
     }
+    let verb = job.verb()?;
+    let output = match &verb {
+        Verb::Reconstruct(a) => a.output.clone(),
+        Verb::Convert(a) => a.output.clone(),
+    };
+    // Bad check arguments fail before any work.
+    let check = if args.no_check {
+        None
+    } else {
+        let words = std::iter::once(output.to_string_lossy().into_owned())
+            .chain(args.check.iter().cloned());
+        Some(CheckCmd::try_parse_from(words).map_err(|e| {
+            anyhow::anyhow!(
+                "the arguments after -- are not arco check's: {}",
+                e.to_string().lines().next().unwrap_or_default()
+            )
+        })?)
+    };
     let dones = wait_for_tasks(&job, args.wait, printer)?;
     // With --json, the steps stay silent and one summary closes the run.
     let silent;
@@ -90,11 +108,6 @@ pub fn run(args: &FinalizeArgs, printer: &Printer) -> anyhow::Result<ExitCode> {
         &silent
     } else {
         printer
-    };
-    let verb = job.verb()?;
-    let output = match &verb {
-        Verb::Reconstruct(a) => a.output.clone(),
-        Verb::Convert(a) => a.output.clone(),
     };
     match (job.manifest.split, verb) {
         (Split::Tiles, Verb::Reconstruct(a)) if job.manifest.job.layout == Layout::Tiles => {
@@ -134,15 +147,7 @@ pub fn run(args: &FinalizeArgs, printer: &Printer) -> anyhow::Result<ExitCode> {
     }
 
     let mut code = ExitCode::SUCCESS;
-    if !args.no_check && output.is_dir() {
-        let words = std::iter::once(output.to_string_lossy().into_owned())
-            .chain(args.check.iter().cloned());
-        let check = CheckCmd::try_parse_from(words).map_err(|e| {
-            anyhow::anyhow!(
-                "the arguments after -- are not arco check's: {}",
-                e.to_string().lines().next().unwrap_or_default()
-            )
-        })?;
+    if let Some(check) = check.filter(|_| output.is_dir()) {
         code = crate::commands::check::run(&check.args, printer)?;
     }
     if let Some(dest) = &job.manifest.job.publish {
