@@ -338,24 +338,63 @@ fn refuse_existing(targets: &[PathBuf], overwrite: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The STAC of a product directory (an Item per output, the collection)
-/// for the vector and tile writers, with its line for people.
+/// The STAC of a product directory: an Item per output and the
+/// collection; `variable` names raster data in the Items' bands.
 fn product_stac(
     args: &ConvertArgs,
     records: &[Record],
+    variable: Option<&str>,
+) -> anyhow::Result<Option<arco_catalog::ProductStac>> {
+    let outs: Vec<_> = records.iter().map(|r| (r, "data", variable)).collect();
+    super::stac::write_product_stac(&args.output, &outs, &args.stac, None)
+}
+
+/// The end of every conversion: notes, a line per output (`describe` says
+/// what it holds), the STAC and the time, or the JSON summary.
+fn report(
+    format: &str,
+    records: &[Record],
+    stac: Option<&arco_catalog::ProductStac>,
+    started: Instant,
     printer: &Printer,
-) -> anyhow::Result<Option<serde_json::Value>> {
-    let outs: Vec<_> = records.iter().map(|r| (r, "data", None)).collect();
-    let stac = super::stac::write_product_stac(&args.output, &outs, &args.stac, None)?;
-    Ok(stac.map(|st| {
+    describe: impl Fn(&Record) -> String,
+) -> anyhow::Result<ExitCode> {
+    let elapsed = started.elapsed().as_secs_f64();
+    let plural = |n: usize| if n == 1 { "" } else { "s" };
+    for r in records {
+        for n in &r.notes {
+            printer.note(n);
+        }
+        printer.line(&format!(
+            "wrote {} ({}, {})",
+            r.path.display(),
+            describe(r),
+            human_size(r.size)
+        ));
+    }
+    if let Some(st) = stac {
         printer.line(&format!(
             "STAC: {} item{} and {}",
             st.items.len(),
-            if st.items.len() == 1 { "" } else { "s" },
+            plural(st.items.len()),
             st.collection.display()
         ));
-        super::stac::summary(&st)
-    }))
+    }
+    printer.line(&format!(
+        "{} output{} in {elapsed:.2} s",
+        records.len(),
+        plural(records.len())
+    ));
+    if printer.json() {
+        printer.emit_json(&serde_json::json!({
+            "command": "convert",
+            "format": format,
+            "outputs": records,
+            "stac": stac.map(super::stac::summary),
+            "elapsed_s": elapsed,
+        }))?;
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Runs `arco convert`.
@@ -399,14 +438,10 @@ pub fn run(args: &ConvertArgs, printer: &Printer) -> anyhow::Result<ExitCode> {
     } else {
         cog_product_stac(args, &records)?
     };
-    let elapsed = started.elapsed().as_secs_f64();
-    for r in &records {
-        for n in &r.notes {
-            printer.note(n);
-        }
-        printer.line(&format!(
-            "wrote {} ({}, {}x{} {}, {} band{}, {} overview{}, {})",
-            r.path.display(),
+    let format = if to == To::Cog { "cog" } else { "geozarr" };
+    report(format, &records, stac.as_ref(), started, printer, |r| {
+        format!(
+            "{}, {}x{} {}, {} band{}, {} overview{}",
             r.format.label(),
             r.width,
             r.height,
@@ -415,32 +450,8 @@ pub fn run(args: &ConvertArgs, printer: &Printer) -> anyhow::Result<ExitCode> {
             if r.bands.len() == 1 { "" } else { "s" },
             r.overviews,
             if r.overviews == 1 { "" } else { "s" },
-            human_size(r.size),
-        ));
-    }
-    if let Some(st) = &stac {
-        printer.line(&format!(
-            "STAC: {} item{} and {}",
-            st.items.len(),
-            if st.items.len() == 1 { "" } else { "s" },
-            st.collection.display()
-        ));
-    }
-    printer.line(&format!(
-        "{} output{} in {elapsed:.2} s",
-        records.len(),
-        if records.len() == 1 { "" } else { "s" }
-    ));
-    if printer.json() {
-        printer.emit_json(&serde_json::json!({
-            "command": "convert",
-            "format": match to { To::Cog => "cog", To::Geozarr => "geozarr", To::Geoparquet => "geoparquet", To::Flatgeobuf => "flatgeobuf", To::Pmtiles => "pmtiles" },
-            "outputs": records,
-            "stac": stac.as_ref().map(super::stac::summary),
-            "elapsed_s": elapsed,
-        }))?;
-    }
-    Ok(ExitCode::SUCCESS)
+        )
+    })
 }
 
 fn cog_options(args: &ConvertArgs) -> anyhow::Result<CogOptions> {
@@ -576,11 +587,7 @@ pub(crate) fn cog_product_stac(
     records: &[Record],
 ) -> anyhow::Result<Option<arco_catalog::ProductStac>> {
     let variable = args.name.clone().unwrap_or_else(|| "data".into());
-    let outs: Vec<_> = records
-        .iter()
-        .map(|r| (r, "data", Some(variable.as_str())))
-        .collect();
-    super::stac::write_product_stac(&args.output, &outs, &args.stac, None)
+    product_stac(args, records, Some(&variable))
 }
 
 fn convert_geozarr(

@@ -1,7 +1,7 @@
 //! `arco convert --to pmtiles`: vector layers to Mapbox Vector Tiles and
 //! rasters to PNG or WebP tiles, each in one PMTiles v3 archive.
 
-use super::{has_ext, human_size, ConvertArgs};
+use super::{has_ext, ConvertArgs};
 use crate::printer::Printer;
 use anyhow::bail;
 use arco_convert::vector::VectorSource;
@@ -144,13 +144,9 @@ pub fn run(args: &ConvertArgs, printer: &Printer, started: Instant) -> anyhow::R
     let stac = if single {
         None
     } else {
-        super::product_stac(args, &records, printer)?
+        super::product_stac(args, &records, None)?
     };
-    let elapsed = started.elapsed().as_secs_f64();
-    for r in &records {
-        for n in &r.notes {
-            printer.note(n);
-        }
+    super::report("pmtiles", &records, stac.as_ref(), started, printer, |r| {
         let what = match &r.vector {
             Some(v) => format!(
                 "vector tiles, layer {}, {} feature{}",
@@ -163,27 +159,10 @@ pub fn run(args: &ConvertArgs, printer: &Printer, started: Instant) -> anyhow::R
                 args.tile_format, r.width, r.height
             ),
         };
-        printer.line(&format!(
-            "wrote {} (PMTiles, {what}, {} zoom level{}, {})",
-            r.path.display(),
+        format!(
+            "PMTiles, {what}, {} zoom level{}",
             r.overviews + 1,
-            if r.overviews == 0 { "" } else { "s" },
-            human_size(r.size),
-        ));
-    }
-    printer.line(&format!(
-        "{} output{} in {elapsed:.2} s",
-        records.len(),
-        if records.len() == 1 { "" } else { "s" }
-    ));
-    if printer.json() {
-        printer.emit_json(&serde_json::json!({
-            "command": "convert",
-            "format": "pmtiles",
-            "outputs": records,
-            "stac": stac,
-            "elapsed_s": elapsed,
-        }))?;
-    }
-    Ok(ExitCode::SUCCESS)
+            if r.overviews == 0 { "" } else { "s" }
+        )
+    })
 }

@@ -1,6 +1,6 @@
 //! `arco convert --to geoparquet|flatgeobuf`: vector layers through OGR.
 
-use super::{has_ext, human_size, ConvertArgs, To};
+use super::{has_ext, ConvertArgs, To};
 use crate::printer::Printer;
 use anyhow::bail;
 use arco_convert::vector::{
@@ -125,17 +125,19 @@ pub fn run(
     let stac = if single {
         None
     } else {
-        super::product_stac(args, &records, printer)?
+        super::product_stac(args, &records, None)?
     };
-    let elapsed = started.elapsed().as_secs_f64();
-    for r in &records {
-        for n in &r.notes {
-            printer.note(n);
-        }
-        let v = r.vector.as_ref().expect("vector writers fill `vector`");
-        printer.line(&format!(
-            "wrote {} ({}, layer {}, {} feature{}, {}, {} column{}, {}{})",
-            r.path.display(),
+    let format = if to == To::Geoparquet {
+        "geoparquet"
+    } else {
+        "flatgeobuf"
+    };
+    super::report(format, &records, stac.as_ref(), started, printer, |r| {
+        let Some(v) = r.vector.as_ref() else {
+            return r.format.label().to_string();
+        };
+        format!(
+            "{}, layer {}, {} feature{}, {}, {} column{}, {}",
             r.format.label(),
             v.layer,
             v.feature_count,
@@ -147,26 +149,7 @@ pub fn run(
             },
             v.columns.len(),
             if v.columns.len() == 1 { "" } else { "s" },
-            r.crs
-                .code
-                .as_deref()
-                .map_or("no CRS, ".to_string(), |c| format!("{c}, ")),
-            human_size(r.size),
-        ));
-    }
-    printer.line(&format!(
-        "{} output{} in {elapsed:.2} s",
-        records.len(),
-        if records.len() == 1 { "" } else { "s" }
-    ));
-    if printer.json() {
-        printer.emit_json(&serde_json::json!({
-            "command": "convert",
-            "format": if to == To::Geoparquet { "geoparquet" } else { "flatgeobuf" },
-            "outputs": records,
-            "stac": stac,
-            "elapsed_s": elapsed,
-        }))?;
-    }
-    Ok(ExitCode::SUCCESS)
+            r.crs.code.as_deref().unwrap_or("no CRS"),
+        )
+    })
 }
