@@ -260,6 +260,19 @@ impl S3Store {
     }
 
     /// `s3://bucket/full-key`, for messages.
+    /// The whole body of a GetObject answer.
+    async fn read_body(&self, key: &str, body: ByteStream) -> Result<Vec<u8>> {
+        Ok(body
+            .collect()
+            .await
+            .map_err(|e| Error::S3 {
+                key: self.s3_url(key),
+                operation: "GetObject",
+                message: chain(&e),
+            })?
+            .to_vec())
+    }
+
     pub(crate) fn s3_url(&self, key: &str) -> String {
         format!("s3://{}/{}", self.bucket, self.full_key(key))
     }
@@ -464,16 +477,7 @@ impl Store for S3Store {
             .await
             .map_err(|e| s3_error(&e, self.s3_url(key), "GetObject"))?;
         let expected = out.metadata().and_then(|m| m.get(META_SHA256)).cloned();
-        let bytes = out
-            .body
-            .collect()
-            .await
-            .map_err(|e| Error::S3 {
-                key: self.s3_url(key),
-                operation: "GetObject",
-                message: chain(&e),
-            })?
-            .to_vec();
+        let bytes = self.read_body(key, out.body).await?;
         if let Some(expected) = expected {
             let actual = sha256_multihash(&bytes);
             if actual != expected {
@@ -501,16 +505,7 @@ impl Store for S3Store {
             .send()
             .await
             .map_err(|e| s3_error(&e, self.s3_url(key), "GetObject"))?;
-        Ok(out
-            .body
-            .collect()
-            .await
-            .map_err(|e| Error::S3 {
-                key: self.s3_url(key),
-                operation: "GetObject",
-                message: chain(&e),
-            })?
-            .to_vec())
+        self.read_body(key, out.body).await
     }
 
     async fn head(&self, key: &str) -> Result<Option<ObjectMeta>> {

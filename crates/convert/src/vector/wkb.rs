@@ -242,7 +242,8 @@ fn read_coords(r: &mut Reader<'_>, le: bool, stride: usize) -> Result<Vec<f64>, 
     Ok(v)
 }
 
-fn decode_one(r: &mut Reader<'_>, depth: usize) -> Result<Geometry, WkbError> {
+/// The header of one geometry: byte order, type, and values per coordinate.
+fn read_header(r: &mut Reader<'_>, depth: usize) -> Result<(bool, GeomType, usize), WkbError> {
     if depth > 32 {
         return Err(WkbError("collections nested too deep".into()));
     }
@@ -253,7 +254,11 @@ fn decode_one(r: &mut Reader<'_>, depth: usize) -> Result<Geometry, WkbError> {
     if raw & 0x2000_0000 != 0 {
         r.u32(le)?;
     }
-    let stride = 2 + usize::from(ty.z) + usize::from(ty.m);
+    Ok((le, ty, 2 + usize::from(ty.z) + usize::from(ty.m)))
+}
+
+fn decode_one(r: &mut Reader<'_>, depth: usize) -> Result<Geometry, WkbError> {
+    let (le, ty, stride) = read_header(r, depth)?;
     let body = match ty.kind {
         Kind::Point => {
             let mut c = Vec::with_capacity(stride);
@@ -382,16 +387,7 @@ fn bbox_coords(
 }
 
 fn bbox_one(r: &mut Reader<'_>, b: &mut [f64; 4], depth: usize) -> Result<(), WkbError> {
-    if depth > 32 {
-        return Err(WkbError("collections nested too deep".into()));
-    }
-    let le = r.u8()? == 1;
-    let raw = r.u32(le)?;
-    let ty = parse_type(raw)?;
-    if raw & 0x2000_0000 != 0 {
-        r.u32(le)?;
-    }
-    let stride = 2 + usize::from(ty.z) + usize::from(ty.m);
+    let (le, ty, stride) = read_header(r, depth)?;
     match ty.kind {
         Kind::Point => bbox_coords(r, le, stride, 1, b),
         Kind::LineString => {
