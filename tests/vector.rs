@@ -44,59 +44,53 @@ fn vector_sample(name: &str) -> String {
         .into_owned()
 }
 
-/// Converts, then runs the GeoParquet checker against the input.
+/// Converts `src` to `out.EXT`, then runs the checker `script` against the
+/// input; returns the folder, the output and the --json summary.
+fn convert_checked(
+    src: &str,
+    ext: &str,
+    script: &str,
+    layer: Option<&str>,
+    extra: &[&str],
+    check: &[&str],
+) -> (tempfile::TempDir, PathBuf, serde_json::Value) {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join(format!("out.{ext}"));
+    let mut args = vec!["convert", src, "-o", out.to_str().unwrap(), "--json"];
+    if let Some(l) = layer {
+        args.extend(["--layer", l]);
+    }
+    args.extend(extra);
+    let o = arco(&args);
+    assert_ok(&o, &format!("convert {src} to .{ext}"));
+    let summary: serde_json::Value = serde_json::from_slice(&o.stdout).expect("--json prints JSON");
+    let mut cargs = vec![out.to_str().unwrap(), "--reference", src];
+    if let Some(l) = layer {
+        cargs.extend(["--layer", l]);
+    }
+    cargs.extend(check);
+    assert_ok(&py(script, &cargs), &format!("{script} {src}"));
+    (dir, out, summary)
+}
+
+/// Converts to GeoParquet, then runs the GeoParquet checker against the input.
 fn geoparquet_ok(
     src: &str,
     layer: Option<&str>,
     extra: &[&str],
     check: &[&str],
 ) -> serde_json::Value {
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("out.parquet");
-    let mut args = vec!["convert", src, "-o", out.to_str().unwrap(), "--json"];
-    if let Some(l) = layer {
-        args.extend(["--layer", l]);
-    }
-    args.extend(extra);
-    let o = arco(&args);
-    assert_ok(&o, &format!("convert {src} to geoparquet"));
-    let summary: serde_json::Value = serde_json::from_slice(&o.stdout).expect("--json prints JSON");
-    let mut cargs = vec![out.to_str().unwrap(), "--reference", src];
-    if let Some(l) = layer {
-        cargs.extend(["--layer", l]);
-    }
-    cargs.extend(check);
-    assert_ok(
-        &py("check_geoparquet.py", &cargs),
-        &format!("check_geoparquet.py {src}"),
-    );
-    summary
+    convert_checked(src, "parquet", "check_geoparquet.py", layer, extra, check).2
 }
 
-/// Converts, then runs the FlatGeobuf checker against the input.
+/// Converts to FlatGeobuf, then runs the FlatGeobuf checker against the input.
 fn flatgeobuf_ok(
     src: &str,
     layer: Option<&str>,
     extra: &[&str],
     check: &[&str],
 ) -> (tempfile::TempDir, PathBuf, serde_json::Value) {
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("out.fgb");
-    let mut args = vec!["convert", src, "-o", out.to_str().unwrap(), "--json"];
-    if let Some(l) = layer {
-        args.extend(["--layer", l]);
-    }
-    args.extend(extra);
-    let o = arco(&args);
-    assert_ok(&o, &format!("convert {src} to flatgeobuf"));
-    let summary: serde_json::Value = serde_json::from_slice(&o.stdout).expect("--json prints JSON");
-    let mut cargs = vec![out.to_str().unwrap(), "--reference", src];
-    if let Some(l) = layer {
-        cargs.extend(["--layer", l]);
-    }
-    cargs.extend(check);
-    assert_ok(&py("check_fgb.py", &cargs), &format!("check_fgb.py {src}"));
-    (dir, out, summary)
+    convert_checked(src, "fgb", "check_fgb.py", layer, extra, check)
 }
 
 fn validate_summary(summary: &serde_json::Value) {
