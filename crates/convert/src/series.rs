@@ -39,14 +39,20 @@ impl Window {
     /// Square windows of `edge` pixels covering a `width` x `height` grid,
     /// row by row (the last ones clipped).
     pub fn tiles(width: usize, height: usize, edge: usize) -> Vec<Window> {
+        Self::tiles_of(width, height, edge, edge)
+    }
+
+    /// Tiles of `cols` x `rows` pixels covering a grid, row by row; the last
+    /// ones clipped.
+    pub fn tiles_of(width: usize, height: usize, cols: usize, rows: usize) -> Vec<Window> {
         let mut v = Vec::new();
-        for y in (0..height).step_by(edge.max(1)) {
-            for x in (0..width).step_by(edge.max(1)) {
+        for y in (0..height).step_by(rows.max(1)) {
+            for x in (0..width).step_by(cols.max(1)) {
                 v.push(Window {
                     x,
                     y,
-                    w: edge.min(width - x),
-                    h: edge.min(height - y),
+                    w: cols.min(width - x),
+                    h: rows.min(height - y),
                 });
             }
         }
@@ -282,6 +288,49 @@ impl Grid {
     }
 }
 
+/// Creates a one-band GeoTIFF of `dtype` on `grid` at `path`.
+fn create_on_grid(
+    path: &Path,
+    grid: &Grid,
+    dtype: DType,
+    nodata: Option<f64>,
+    opts: &RasterCreationOptions,
+) -> Result<Dataset> {
+    let driver = DriverManager::get_driver_by_name("GTiff")?;
+    let mut ds = crate::dispatch_dtype!(
+        dtype,
+        create_frame::<T>(&driver, path, (grid.width, grid.height, 1), opts)
+    )
+    .map_err(|e| ConvertError::output(path, e))?;
+    if let Some(gt) = &grid.geotransform {
+        ds.set_geo_transform(gt)?;
+    }
+    if let Some(srs) = grid
+        .wkt
+        .as_deref()
+        .and_then(|w| gdal::spatial_ref::SpatialRef::from_wkt(w).ok())
+    {
+        ds.set_spatial_ref(&srs)?;
+    }
+    ds.rasterband(1)?.set_no_data_value(nodata)?;
+    Ok(ds)
+}
+
+/// Describes outputs on `grid` without writing their pixels: a header-only
+/// (sparse) GeoTIFF at `path`, read back, gives the CRS, nodata and data type
+/// exactly as a frame written there would.
+pub fn grid_template(
+    path: &Path,
+    grid: &Grid,
+    dtype: DType,
+    nodata: Option<f64>,
+) -> Result<RasterSource> {
+    let opts = RasterCreationOptions::from_iter(["TILED=YES", "SPARSE_OK=TRUE"]);
+    let ds = create_on_grid(path, grid, dtype, nodata, &opts)?;
+    ds.close().map_err(|e| ConvertError::output(path, e))?;
+    RasterSource::inspect(&path.to_string_lossy(), None, None)
+}
+
 /// One raster per date, written window by window from pixel-major buffers.
 pub struct FrameWriter {
     paths: Vec<PathBuf>,
@@ -301,31 +350,13 @@ impl FrameWriter {
         nodata: Option<f64>,
         block: usize,
     ) -> Result<Self> {
-        let driver = DriverManager::get_driver_by_name("GTiff")?;
         let opts = frame_options(block, 1);
-        let srs = grid
-            .wkt
-            .as_deref()
-            .and_then(|w| gdal::spatial_ref::SpatialRef::from_wkt(w).ok());
-        let like = grid;
         let mut paths = Vec::with_capacity(names.len());
         let mut datasets = Vec::with_capacity(names.len());
         for name in names {
             let path = dir.join(name);
-            let mut ds = crate::dispatch_dtype!(
-                dtype,
-                create_frame::<T>(&driver, &path, (like.width, like.height, 1), &opts)
-            )
-            .map_err(|e| ConvertError::output(&path, e))?;
-            if let Some(gt) = &like.geotransform {
-                ds.set_geo_transform(gt)?;
-            }
-            if let Some(srs) = &srs {
-                ds.set_spatial_ref(srs)?;
-            }
-            ds.rasterband(1)?.set_no_data_value(nodata)?;
+            datasets.push(create_on_grid(&path, grid, dtype, nodata, &opts)?);
             paths.push(path);
-            datasets.push(ds);
         }
         Ok(Self {
             paths,

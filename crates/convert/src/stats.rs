@@ -6,7 +6,7 @@
 //! deviations), which stays exact enough for large means where a running
 //! sum of squares would cancel.
 
-use crate::dtype::Sample;
+use crate::dtype::{DType, Sample};
 use arco_core::BandStatistics;
 use rayon::prelude::*;
 
@@ -71,11 +71,112 @@ impl StatsAcc {
     /// Statistics of `values` with stride `step` starting at `start` (one
     /// band of pixel-interleaved data), skipping `nodata` and NaN.
     fn of_band<T: Sample>(values: &[T], start: usize, step: usize, nodata: Option<T>) -> Self {
+        // One band apart: a plain slice walk, which the compiler unrolls.
+        if step == 1 {
+            return Self::of_slice(&values[start..], nodata);
+        }
+        Self::of_samples(values.iter().skip(start).step_by(step).copied(), nodata)
+    }
+
+    /// Contiguous samples: bytes by histogram (exact), other types with
+    /// independent accumulators per lane, so the loops vectorise.
+    fn of_slice<T: Sample>(values: &[T], nodata: Option<T>) -> Self {
+        if T::DTYPE == DType::U8 {
+            let nodata = nodata.map(|v| bytemuck::cast::<T, u8>(v));
+            return Self::of_bytes(bytemuck::cast_slice(values), nodata);
+        }
+        const L: usize = 8;
+        let valid = |v: T| !v.is_nan() && Some(v) != nodata;
+        let mut sum = [0f64; L];
+        let mut count = [0u64; L];
+        let mut min = [f64::INFINITY; L];
+        let mut max = [f64::NEG_INFINITY; L];
+        let lanes = values.chunks_exact(L);
+        let rest = lanes.remainder();
+        for c in lanes {
+            for j in 0..L {
+                let (ok, x) = (valid(c[j]), c[j].to_f64());
+                sum[j] += if ok { x } else { 0.0 };
+                count[j] += u64::from(ok);
+                min[j] = if ok { min[j].min(x) } else { min[j] };
+                max[j] = if ok { max[j].max(x) } else { max[j] };
+            }
+        }
+        for &v in rest {
+            if valid(v) {
+                let x = v.to_f64();
+                sum[0] += x;
+                count[0] += 1;
+                min[0] = min[0].min(x);
+                max[0] = max[0].max(x);
+            }
+        }
+        let mut acc = StatsAcc {
+            total: values.len() as u64,
+            count: count.iter().sum(),
+            min: min.iter().copied().fold(f64::INFINITY, f64::min),
+            max: max.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+            ..StatsAcc::default()
+        };
+        if acc.count == 0 {
+            return acc;
+        }
+        acc.mean = sum.iter().sum::<f64>() / acc.count as f64;
+        // Second pass over data still in cache: deviations from the mean,
+        // which keeps m2 accurate.
+        let mut m2 = [0f64; L];
+        let lanes = values.chunks_exact(L);
+        for c in lanes {
+            for j in 0..L {
+                let d = c[j].to_f64() - acc.mean;
+                m2[j] += if valid(c[j]) { d * d } else { 0.0 };
+            }
+        }
+        for &v in rest.iter().filter(|&&v| valid(v)) {
+            let d = v.to_f64() - acc.mean;
+            m2[0] += d * d;
+        }
+        acc.m2 = m2.iter().sum();
+        acc
+    }
+
+    /// Bytes, from their histogram: exact.
+    fn of_bytes(values: &[u8], nodata: Option<u8>) -> Self {
+        let mut hist = [0u64; 256];
+        for &v in values {
+            hist[usize::from(v)] += 1;
+        }
+        if let Some(nd) = nodata {
+            hist[usize::from(nd)] = 0;
+        }
+        let mut acc = StatsAcc {
+            total: values.len() as u64,
+            ..StatsAcc::default()
+        };
+        let mut sum = 0u64;
+        for (v, &c) in hist.iter().enumerate().filter(|(_, &c)| c > 0) {
+            acc.count += c;
+            sum += v as u64 * c;
+            acc.min = acc.min.min(v as f64);
+            acc.max = acc.max.max(v as f64);
+        }
+        if acc.count > 0 {
+            acc.mean = sum as f64 / acc.count as f64;
+            acc.m2 = hist
+                .iter()
+                .enumerate()
+                .map(|(v, &c)| c as f64 * (v as f64 - acc.mean).powi(2))
+                .sum();
+        }
+        acc
+    }
+
+    fn of_samples<T: Sample>(samples: impl Iterator<Item = T> + Clone, nodata: Option<T>) -> Self {
         let mut acc = StatsAcc::default();
         let (mut sum, mut count) = (0.0f64, 0u64);
         let mut total = 0u64;
         let valid = |v: T| !v.is_nan() && Some(v) != nodata;
-        for &v in values.iter().skip(start).step_by(step) {
+        for v in samples.clone() {
             total += 1;
             if valid(v) {
                 let x = v.to_f64();
@@ -91,12 +192,9 @@ impl StatsAcc {
             acc.mean = sum / count as f64;
             // Second pass over data still in cache: deviations from the
             // chunk mean, which keeps m2 accurate.
-            acc.m2 = values
-                .iter()
-                .skip(start)
-                .step_by(step)
-                .filter(|&&v| valid(v))
-                .map(|&v| {
+            acc.m2 = samples
+                .filter(|&v| valid(v))
+                .map(|v| {
                     let d = v.to_f64() - acc.mean;
                     d * d
                 })
@@ -206,5 +304,43 @@ mod tests {
         assert!((s.mean - mean).abs() < 1e-6);
         // Within 1e-7 relative; a sum of squares at this mean would be off by orders of magnitude.
         assert!((s.stddev - sd).abs() < 1e-7 * sd, "{} vs {sd}", s.stddev);
+    }
+
+    #[test]
+    fn one_band_fast_paths_match_direct_formulas() {
+        // Bytes (histogram) with a nodata, floats with NaN and a nodata,
+        // lengths that leave a remainder after the 8 lanes.
+        let bytes: Vec<u8> = (0..100_003u32).map(|i| (i * 7919 % 251) as u8).collect();
+        let s = interleaved(&bytes, 1, Some(0u8))[0].finish().unwrap();
+        let v: Vec<f64> = bytes
+            .iter()
+            .filter(|&&b| b != 0)
+            .map(|&b| f64::from(b))
+            .collect();
+        let (min, max, mean, sd) = direct(&v);
+        assert_eq!((s.minimum, s.maximum), (min, max));
+        assert!((s.mean - mean).abs() < 1e-12 && (s.stddev - sd).abs() < 1e-12);
+        let pct = 100.0 * v.len() as f64 / bytes.len() as f64;
+        assert!((s.valid_percent - pct).abs() < 1e-12);
+
+        let floats: Vec<f32> = (0..70_001u32)
+            .map(|i| match i % 13 {
+                0 => f32::NAN,
+                1 => -9999.0,
+                _ => (i % 1000) as f32 * 0.25 - 40.0,
+            })
+            .collect();
+        let s = interleaved(&floats, 1, Some(-9999.0f32))[0]
+            .finish()
+            .unwrap();
+        let v: Vec<f64> = floats
+            .iter()
+            .filter(|x| !x.is_nan() && **x != -9999.0)
+            .map(|&x| f64::from(x))
+            .collect();
+        let (min, max, mean, sd) = direct(&v);
+        assert_eq!((s.minimum, s.maximum), (min, max));
+        assert!((s.mean - mean).abs() < 1e-9, "{} vs {mean}", s.mean);
+        assert!((s.stddev - sd).abs() < 1e-9, "{} vs {sd}", s.stddev);
     }
 }

@@ -46,6 +46,7 @@
 mod attrs;
 mod plan;
 mod read;
+mod regions;
 mod store;
 mod writer;
 
@@ -57,18 +58,20 @@ use crate::dispatch_dtype;
 use crate::dtype::DType;
 use crate::error::{ConvertError, Result};
 use crate::source::{bbox_of, RasterSource};
+use crate::stats::StatsAcc;
 use arco_core::{Format, Progress, Record};
 use chrono::NaiveDate;
 use plan::{invalid, plan, LevelPlan, ZarrPlan};
 pub use plan::{ZarrCodec, ZarrOptions};
-pub use read::ZarrCube;
+pub use read::{CubeWindow, ZarrCube};
+pub use regions::{CubeSample, CubeWriter};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::Path;
 use std::sync::Arc;
 use store::StagingStore;
-use writer::write_data;
+use writer::{write_data, Level0};
 use zarrs::array::builder::ArrayBuilderFillValue;
 use zarrs::array::{Array, ArrayBuilder, ArrayMetadataOptions, Element};
 use zarrs::group::GroupBuilder;
@@ -327,6 +330,93 @@ fn dir_size(dir: &Path) -> std::io::Result<u64> {
     Ok(total)
 }
 
+/// A store being written in its staging directory: the plan, the layout
+/// (metadata, coordinates) and the data arrays of every level.
+struct Building {
+    plan: ZarrPlan,
+    staged: Staged,
+    store: Arc<StagingStore>,
+    arrays: Vec<Array<StagingStore>>,
+    dates: Option<Vec<NaiveDate>>,
+    target: std::path::PathBuf,
+}
+
+impl Building {
+    /// Plans the store for `first`'s grid and bands and writes its layout.
+    fn start(
+        first: &RasterSource,
+        dates: Option<Vec<NaiveDate>>,
+        target: &Path,
+        opts: &ZarrOptions,
+    ) -> Result<Self> {
+        let plan = plan(first, dates.as_ref().map(Vec::len), opts)?;
+        let staged = Staged::new(target, opts.overwrite)?;
+        std::fs::create_dir(staged.path()).map_err(|e| ConvertError::output(target, e))?;
+        let store = Arc::new(StagingStore::new(staged.path()));
+        let arrays = create_layout(&store, &plan, first, dates.as_deref(), target)?;
+        Ok(Self {
+            plan,
+            staged,
+            store,
+            arrays,
+            dates,
+            target: target.to_path_buf(),
+        })
+    }
+
+    /// Consolidates the metadata, renames the store into place and returns
+    /// its record, with the statistics of level 0.
+    fn commit(self, first: &RasterSource, stats: Vec<StatsAcc>) -> Result<Record> {
+        let Building {
+            plan,
+            staged,
+            store,
+            arrays,
+            dates,
+            target,
+        } = self;
+        drop(arrays);
+        drop(store);
+        let target = target.as_path();
+        consolidate(staged.path()).map_err(|e| ConvertError::output(target, e))?;
+        let size = dir_size(staged.path()).map_err(|e| ConvertError::output(target, e))?;
+        let path = staged.commit()?;
+        let bands = first
+            .bands
+            .iter()
+            .zip(&stats)
+            .map(|(b, st)| {
+                let mut r = b.record();
+                r.nodata = plan.nodata;
+                r.statistics = st.finish();
+                r
+            })
+            .collect();
+        Ok(Record {
+            path,
+            format: Format::Geozarr,
+            media_type: Format::Geozarr.media_type(),
+            size,
+            checksum: None,
+            width: first.width,
+            height: first.height,
+            dtype: plan.dtype.name().to_string(),
+            bands,
+            crs: first.crs.clone().unwrap_or_default(),
+            geotransform: first.geotransform,
+            bbox: bbox_of(&first.geotransform, first.width, first.height),
+            datetimes: dates
+                .unwrap_or_default()
+                .iter()
+                .map(|d| format!("{}T00:00:00Z", d.format("%Y-%m-%d")))
+                .collect(),
+            overviews: plan.levels.len() - 1,
+            notes: plan.notes,
+            vector: None,
+        })
+    }
+}
+
 /// Writes `sources` as a GeoZarr store at `target`.
 ///
 /// With `dates` (one per source) the data is a `(time, [band,] y, x)` cube,
@@ -373,51 +463,16 @@ pub fn write_geozarr(
         }
         None => (vec![first], None),
     };
-    let plan = plan(first, dates.as_ref().map(Vec::len), opts)?;
-    let staged = Staged::new(target, opts.overwrite)?;
-    std::fs::create_dir(staged.path()).map_err(|e| ConvertError::output(target, e))?;
-    let store = Arc::new(StagingStore::new(staged.path()));
-    let arrays = create_layout(&store, &plan, first, dates.as_deref(), target)?;
+    let store = Building::start(first, dates, target, opts)?;
     let stats = dispatch_dtype!(
-        plan.dtype,
-        write_data::<T>(&arrays, &plan, &ordered, target, progress)
+        store.plan.dtype,
+        write_data::<T>(
+            &store.arrays,
+            &store.plan,
+            Level0::Rasters(&ordered),
+            target,
+            progress
+        )
     )?;
-    drop(arrays);
-    drop(store);
-    consolidate(staged.path()).map_err(|e| ConvertError::output(target, e))?;
-    let size = dir_size(staged.path()).map_err(|e| ConvertError::output(target, e))?;
-    let path = staged.commit()?;
-    let bands = first
-        .bands
-        .iter()
-        .zip(&stats)
-        .map(|(b, st)| {
-            let mut r = b.record();
-            r.nodata = plan.nodata;
-            r.statistics = st.finish();
-            r
-        })
-        .collect();
-    Ok(Record {
-        path,
-        format: Format::Geozarr,
-        media_type: Format::Geozarr.media_type(),
-        size,
-        checksum: None,
-        width: first.width,
-        height: first.height,
-        dtype: plan.dtype.name().to_string(),
-        bands,
-        crs: first.crs.clone().unwrap_or_default(),
-        geotransform: first.geotransform,
-        bbox: bbox_of(&first.geotransform, first.width, first.height),
-        datetimes: dates
-            .unwrap_or_default()
-            .iter()
-            .map(|d| format!("{}T00:00:00Z", d.format("%Y-%m-%d")))
-            .collect(),
-        overviews: plan.levels.len() - 1,
-        notes: plan.notes,
-        vector: None,
-    })
+    store.commit(first, stats)
 }

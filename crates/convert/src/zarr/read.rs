@@ -9,6 +9,7 @@ use crate::error::{ConvertError, Result};
 use crate::series::Window;
 use arco_core::CrsRecord;
 use chrono::NaiveDate;
+use rayon::prelude::*;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -142,43 +143,125 @@ impl ZarrCube {
     /// Reads `win` of every time step as f64, pixel-major (`out[p * n + t]`),
     /// the fill value (and NaN) as NaN.
     pub fn read(&self, win: Window, out: &mut Vec<f64>) -> Result<()> {
+        self.read_window(win)?.pixels(0..win.len(), out);
+        Ok(())
+    }
+
+    /// Reads `win` of every time step as stored (time-major, each chunk
+    /// decoded once, time chunks in parallel), for [`CubeWindow::pixels`]
+    /// to hand out pixel-major.
+    pub fn read_window(&self, win: Window) -> Result<CubeWindow> {
         let n = self.dates.len();
-        let subset = ArraySubset::new_with_ranges(&[
-            0..n as u64,
-            win.y as u64..(win.y + win.h) as u64,
-            win.x as u64..(win.x + win.w) as u64,
-        ]);
-        let err = |e: zarrs::array::ArrayError| {
-            zarr_err(
-                &self.path,
-                &format!("reading rows {}..{}", win.y, win.y + win.h),
-                e,
-            )
+        // Time steps per read: the time chunk (one file or shard at a time).
+        let step = self
+            .array
+            .chunk_grid()
+            .chunk_shape(&[0, 0, 0])
+            .ok()
+            .flatten()
+            .map_or(1, |s| s[0].get() as usize)
+            .max(1);
+        let read_block = |t0: usize| {
+            let subset = ArraySubset::new_with_ranges(&[
+                t0 as u64..(t0 + step).min(n) as u64,
+                win.y as u64..(win.y + win.h) as u64,
+                win.x as u64..(win.x + win.w) as u64,
+            ]);
+            let err = |e: zarrs::array::ArrayError| {
+                zarr_err(
+                    &self.path,
+                    &format!("reading rows {}..{}", win.y, win.y + win.h),
+                    e,
+                )
+            };
+            (subset, err)
         };
         macro_rules! get {
-            ($t:ty) => {{
-                let v: Vec<$t> = self.array.retrieve_array_subset(&subset).map_err(err)?;
-                v.into_iter().map(|x| x as f64).collect::<Vec<f64>>()
-            }};
+            ($v:ident) => {
+                Planes::$v(
+                    (0..n)
+                        .step_by(step)
+                        .collect::<Vec<_>>()
+                        .into_par_iter()
+                        .map(|t0| {
+                            let (subset, err) = read_block(t0);
+                            self.array.retrieve_array_subset(&subset).map_err(err)
+                        })
+                        .collect::<Result<Vec<_>>>()?,
+                )
+            };
         }
-        let time_major = match self.dtype {
-            DType::U8 => get!(u8),
-            DType::U16 => get!(u16),
-            DType::I16 => get!(i16),
-            DType::U32 => get!(u32),
-            DType::I32 => get!(i32),
-            DType::F32 => get!(f32),
-            DType::F64 => get!(f64),
+        let planes = match self.dtype {
+            DType::U8 => get!(U8),
+            DType::U16 => get!(U16),
+            DType::I16 => get!(I16),
+            DType::U32 => get!(U32),
+            DType::I32 => get!(I32),
+            DType::F32 => get!(F32),
+            DType::F64 => get!(F64),
         };
-        let px = win.len();
-        out.clear();
-        out.resize(px * n, f64::NAN);
-        for t in 0..n {
-            for p in 0..px {
-                let v = time_major[t * px + p];
-                out[p * n + t] = if Some(v) == self.nodata { f64::NAN } else { v };
+        Ok(CubeWindow {
+            planes,
+            px: win.len(),
+            n,
+            step,
+            nodata: self.nodata,
+        })
+    }
+}
+
+/// Time-major samples of one type, a buffer per block of time steps.
+enum Planes {
+    U8(Vec<Vec<u8>>),
+    U16(Vec<Vec<u16>>),
+    I16(Vec<Vec<i16>>),
+    U32(Vec<Vec<u32>>),
+    I32(Vec<Vec<i32>>),
+    F32(Vec<Vec<f32>>),
+    F64(Vec<Vec<f64>>),
+}
+
+/// A window of every time step, as stored (time-major).
+pub struct CubeWindow {
+    planes: Planes,
+    px: usize,
+    n: usize,
+    /// Time steps per block.
+    step: usize,
+    nodata: Option<f64>,
+}
+
+impl CubeWindow {
+    /// Pixels `ps` of the window as f64, pixel-major (`out[(p - ps.start) * n
+    /// + t]`), the fill value (and NaN) as NaN.
+    pub fn pixels(&self, ps: std::ops::Range<usize>, out: &mut Vec<f64>) {
+        fn gather<T: Copy + Into<f64>>(
+            v: &[Vec<T>],
+            (px, n, step): (usize, usize, usize),
+            ps: std::ops::Range<usize>,
+            nodata: Option<f64>,
+            out: &mut [f64],
+        ) {
+            for t in 0..n {
+                let at = (t % step) * px;
+                let plane = &v[t / step][at + ps.start..at + ps.end];
+                for (p, &x) in plane.iter().enumerate() {
+                    let x: f64 = x.into();
+                    out[p * n + t] = if Some(x) == nodata { f64::NAN } else { x };
+                }
             }
         }
-        Ok(())
+        let dims = (self.px, self.n, self.step);
+        out.clear();
+        out.resize(ps.len() * self.n, f64::NAN);
+        match &self.planes {
+            Planes::U8(v) => gather(v, dims, ps, self.nodata, out),
+            Planes::U16(v) => gather(v, dims, ps, self.nodata, out),
+            Planes::I16(v) => gather(v, dims, ps, self.nodata, out),
+            Planes::U32(v) => gather(v, dims, ps, self.nodata, out),
+            Planes::I32(v) => gather(v, dims, ps, self.nodata, out),
+            Planes::F32(v) => gather(v, dims, ps, self.nodata, out),
+            Planes::F64(v) => gather(v, dims, ps, self.nodata, out),
+        }
     }
 }

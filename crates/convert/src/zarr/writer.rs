@@ -1,6 +1,8 @@
 //! Streaming the pixels into the data arrays of every level: each input is
 //! read once, strip by strip, and each strip feeds the next level's 2x2
-//! reduction (the same pattern as the COG writer's pyramid).
+//! reduction (the same pattern as the COG writer's pyramid). Level 0 can
+//! also be stored already (by the region writer), and read back strip by
+//! strip to build the overviews.
 
 use super::store::StagingStore;
 use super::ZarrCodec;
@@ -20,7 +22,26 @@ use crate::stats::{self, StatsAcc};
 use arco_core::Progress;
 use rayon::prelude::*;
 use std::path::Path;
-use zarrs::array::{Array, Element};
+use zarrs::array::{Array, ArraySubset, Element, ElementOwned};
+use zarrs::filesystem::FilesystemStore;
+
+/// Where the full-resolution strips come from.
+#[derive(Clone, Copy)]
+pub(super) enum Level0<'a> {
+    /// The inputs, one per time step: level 0 is written from them.
+    Rasters(&'a [&'a RasterSource]),
+    /// Level 0 as stored already: read back, it feeds the overviews only.
+    Stored(&'a Array<FilesystemStore>, usize),
+}
+
+impl Level0<'_> {
+    fn steps(&self) -> usize {
+        match self {
+            Level0::Rasters(s) => s.len(),
+            Level0::Stored(_, nt) => *nt,
+        }
+    }
+}
 
 /// Rows of one level received but not yet written, per time step of the block.
 struct LevelState<T> {
@@ -43,6 +64,8 @@ struct BlockWriter<'a, T> {
     target: &'a Path,
     /// Statistics of the full-resolution pixels of this block, per band.
     stats: Vec<StatsAcc>,
+    /// Level 0 is stored already: only reduce it.
+    stored0: bool,
 }
 
 impl<T: Sample + Element> BlockWriter<'_, T> {
@@ -84,9 +107,16 @@ impl<T: Sample + Element> BlockWriter<'_, T> {
         let row = st.next_row;
         st.next_row += 1;
         let has_next = k + 1 < self.plan.levels.len();
+        let store = !(k == 0 && self.stored0);
         let this = &*self;
         let (stored, (reduced, stats)) = rayon::join(
-            || this.store_strip(k, &strip, n, row),
+            || {
+                if store {
+                    this.store_strip(k, &strip, n, row)
+                } else {
+                    Ok(())
+                }
+            },
             || {
                 rayon::join(
                     || {
@@ -100,7 +130,7 @@ impl<T: Sample + Element> BlockWriter<'_, T> {
                         })
                     },
                     || {
-                        (k == 0).then(|| {
+                        (k == 0 && store).then(|| {
                             strip
                                 .par_iter()
                                 .map(|s| stats::interleaved(s, nb, this.skip))
@@ -171,58 +201,8 @@ impl<T: Sample + Element> BlockWriter<'_, T> {
                     idx.push(bj as u64);
                 }
                 idx.extend([row, cj as u64]);
-                if plan.codec == ZarrCodec::Zstd && lvl.inner.is_none() {
-                    return self.store_zstd_chunk(k, &idx, &buf);
-                }
-                self.arrays[k]
-                    .store_chunk(&idx, buf.as_slice())
-                    .map_err(|e| {
-                        zarr_err(
-                            self.target,
-                            &format!("writing chunk {idx:?} of {}", self.arrays[k].path()),
-                            e,
-                        )
-                    })
+                store_chunk(&self.arrays[k], plan, k, self.fill, &idx, &buf, self.target)
             })
-    }
-
-    /// Stores one chunk of an unsharded zstd array, encoded here: the codec
-    /// chain is `bytes` (little-endian, the in-memory layout of the samples)
-    /// then `zstd` at the plan's level without checksum, exactly what zarrs
-    /// would produce, but with one compression context per thread instead
-    /// of a new one per chunk.
-    fn store_zstd_chunk(&self, k: usize, idx: &[u64], buf: &[T]) -> Result<()> {
-        let raw: &[u8] = bytemuck::cast_slice(buf);
-        // Like zarrs, leave out chunks that hold only the fill value (bit
-        // for bit, so NaN fills count): readers fill missing chunks.
-        let fill = bytemuck::bytes_of(&self.fill);
-        if raw.chunks_exact(fill.len()).all(|v| v == fill) {
-            return Ok(());
-        }
-        let fail = |e: &dyn std::fmt::Display| {
-            zarr_err(
-                self.target,
-                &format!("writing chunk {idx:?} of {}", self.arrays[k].path()),
-                e,
-            )
-        };
-        let encoded = ZSTD.with(|cell| -> std::io::Result<Vec<u8>> {
-            let mut slot = cell.borrow_mut();
-            if slot.as_ref().is_none_or(|(l, _)| *l != self.plan.level) {
-                *slot = Some((
-                    self.plan.level,
-                    zstd::bulk::Compressor::new(self.plan.level)?,
-                ));
-            }
-            slot.as_mut().expect("set above").1.compress(raw)
-        });
-        let encoded = encoded.map_err(|e| fail(&e))?;
-        // SAFETY (logical, not memory): the bytes are a zstd frame of the
-        // chunk's little-endian samples, which is what the array's codecs
-        // declare.
-        #[allow(unsafe_code)]
-        let stored = unsafe { self.arrays[k].store_encoded_chunk(idx, encoded.into()) };
-        stored.map_err(|e| fail(&e))
     }
 
     /// Writes the partial last strips, full resolution first.
@@ -237,20 +217,72 @@ impl<T: Sample + Element> BlockWriter<'_, T> {
     }
 }
 
-/// Writes the pixels of `sources` (one per time step, in order) into the
-/// data arrays of every level.
-pub(super) fn write_data<T: Sample + Element>(
+/// Stores one encoded chunk (a shard when sharding) of level `k`. Unsharded
+/// zstd chunks are encoded here: the codec chain is `bytes` (little-endian,
+/// the in-memory layout of the samples) then `zstd` at the plan's level
+/// without checksum, exactly what zarrs would produce, but with one
+/// compression context per thread instead of a new one per chunk.
+pub(super) fn store_chunk<T: Sample + Element>(
+    array: &Array<StagingStore>,
+    plan: &ZarrPlan,
+    k: usize,
+    fill: T,
+    idx: &[u64],
+    buf: &[T],
+    target: &Path,
+) -> Result<()> {
+    let fail = |e: &dyn std::fmt::Display| {
+        zarr_err(
+            target,
+            &format!("writing chunk {idx:?} of {}", array.path()),
+            e,
+        )
+    };
+    if plan.codec != ZarrCodec::Zstd || plan.levels[k].inner.is_some() {
+        return array.store_chunk(idx, buf).map_err(|e| fail(&e));
+    }
+    let raw: &[u8] = bytemuck::cast_slice(buf);
+    // Like zarrs, leave out chunks that hold only the fill value (bit for
+    // bit, so NaN fills count): readers fill missing chunks.
+    let fill = bytemuck::bytes_of(&fill);
+    if raw.chunks_exact(fill.len()).all(|v| v == fill) {
+        return Ok(());
+    }
+    let encoded = ZSTD.with(|cell| -> std::io::Result<Vec<u8>> {
+        let mut slot = cell.borrow_mut();
+        if slot.as_ref().is_none_or(|(l, _)| *l != plan.level) {
+            *slot = Some((plan.level, zstd::bulk::Compressor::new(plan.level)?));
+        }
+        slot.as_mut().expect("set above").1.compress(raw)
+    });
+    let encoded = encoded.map_err(|e| fail(&e))?;
+    // SAFETY (logical, not memory): the bytes are a zstd frame of the
+    // chunk's little-endian samples, which is what the array's codecs
+    // declare.
+    #[allow(unsafe_code)]
+    let stored = unsafe { array.store_encoded_chunk(idx, encoded.into()) };
+    stored.map_err(|e| fail(&e))
+}
+
+/// Writes the pixels of `level0` (one input per time step, in order) into
+/// the data arrays of every level; with level 0 stored already, only the
+/// overviews. Returns the statistics of level 0 (read from the inputs).
+pub(super) fn write_data<T: Sample + Element + ElementOwned>(
     arrays: &[Array<StagingStore>],
     plan: &ZarrPlan,
-    sources: &[&RasterSource],
+    level0: Level0,
     target: &Path,
     progress: &dyn Progress,
 ) -> Result<Vec<StatsAcc>> {
-    let nt = sources.len();
+    let nt = level0.steps();
     let tc = plan.tc;
     let lvl0 = &plan.levels[0];
     let strips = lvl0.height.div_ceil(lvl0.outer.0);
-    progress.start("geozarr", (nt * strips) as u64);
+    let what = match level0 {
+        Level0::Rasters(_) => "geozarr",
+        Level0::Stored(..) => "overviews",
+    };
+    progress.start(what, (nt * strips) as u64);
     // Blocks in flight at once: about one input per thread.
     let per_round = (rayon::current_num_threads() / tc).max(1);
     let blocks: Vec<usize> = (0..nt.div_ceil(tc)).collect();
@@ -259,8 +291,8 @@ pub(super) fn write_data<T: Sample + Element>(
         let parts = round
             .par_iter()
             .map(|&tb| {
-                let srcs = &sources[tb * tc..((tb + 1) * tc).min(nt)];
-                write_block::<T>(arrays, plan, srcs, tb as u64, target, progress)
+                let times = tb * tc..((tb + 1) * tc).min(nt);
+                write_block::<T>(arrays, plan, level0, times, tb as u64, target, progress)
             })
             .collect::<Result<Vec<_>>>()?;
         for p in &parts {
@@ -271,12 +303,53 @@ pub(super) fn write_data<T: Sample + Element>(
     Ok(stats)
 }
 
+/// Reads the strips of one time block (`y` rows from the top, `rows` of
+/// them, one buffer per time step) for [`write_block`].
+enum StripReader<'a> {
+    Rasters(Vec<gdal::Dataset>, &'a [&'a RasterSource]),
+    Stored(&'a Array<FilesystemStore>, std::ops::Range<usize>),
+}
+
+impl StripReader<'_> {
+    fn read<T: Sample + ElementOwned>(
+        &self,
+        y: usize,
+        rows: usize,
+        width: usize,
+        target: &Path,
+    ) -> Result<Vec<Vec<T>>> {
+        match self {
+            StripReader::Rasters(handles, srcs) => handles
+                .iter()
+                .zip(srcs.iter())
+                .map(|(ds, src)| {
+                    let mut buf = Vec::new();
+                    read_window(ds, src, (0, y), (width, rows), &mut buf)?;
+                    Ok(buf)
+                })
+                .collect(),
+            StripReader::Stored(array, times) => {
+                let subset = ArraySubset::new_with_ranges(&[
+                    times.start as u64..times.end as u64,
+                    y as u64..(y + rows) as u64,
+                    0..width as u64,
+                ]);
+                let all: Vec<T> = array
+                    .retrieve_array_subset(&subset)
+                    .map_err(|e| zarr_err(target, &format!("reading back rows {y}.."), e))?;
+                Ok(all.chunks_exact(rows * width).map(<[T]>::to_vec).collect())
+            }
+        }
+    }
+}
+
 /// One time block: a reader thread reads strips from the block's inputs
 /// while this thread encodes and reduces the previous strip.
-fn write_block<T: Sample + Element>(
+fn write_block<T: Sample + Element + ElementOwned>(
     arrays: &[Array<StagingStore>],
     plan: &ZarrPlan,
-    srcs: &[&RasterSource],
+    level0: Level0,
+    times: std::ops::Range<usize>,
     tb: u64,
     target: &Path,
     progress: &dyn Progress,
@@ -303,47 +376,51 @@ fn write_block<T: Sample + Element>(
         fill: T::from_f64(plan.fill),
         target,
         stats: vec![StatsAcc::default(); plan.nb],
+        stored0: matches!(level0, Level0::Stored(..)),
     };
     let lvl0 = &plan.levels[0];
     let (width, height, step) = (lvl0.width, lvl0.height, lvl0.outer.0);
     let strips = height.div_ceil(step);
+    let n_times = times.len() as u64;
     std::thread::scope(|scope| -> Result<()> {
         let (tx, rx) = std::sync::mpsc::sync_channel::<Result<(Vec<Vec<T>>, usize)>>(1);
+        // The reader runs on a rayon pool of its own: zarrs decodes on
+        // rayon, and this block's caller (a worker of the global pool)
+        // waits on the channel, so with two workers both would wait.
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()
+            .map_err(|e| zarr_err(target, "starting the reader", e))?;
         scope.spawn(move || {
-            let mut handles = Vec::with_capacity(srcs.len());
-            for s in srcs {
-                match s.open() {
-                    Ok(ds) => handles.push(ds),
-                    Err(e) => {
-                        let _ = tx.send(Err(e));
+            pool.install(|| {
+                let reader = match level0 {
+                    Level0::Rasters(all) => {
+                        let srcs = &all[times];
+                        match srcs.iter().map(|s| s.open()).collect::<Result<Vec<_>>>() {
+                            Ok(handles) => StripReader::Rasters(handles, srcs),
+                            Err(e) => {
+                                let _ = tx.send(Err(e));
+                                return;
+                            }
+                        }
+                    }
+                    Level0::Stored(array, _) => StripReader::Stored(array, times),
+                };
+                for i in 0..strips {
+                    let y = i * step;
+                    let rows = step.min(height - y);
+                    let msg = reader.read(y, rows, width, target).map(|b| (b, rows));
+                    let failed = msg.is_err();
+                    if tx.send(msg).is_err() || failed {
                         return;
                     }
                 }
-            }
-            for i in 0..strips {
-                let y = i * step;
-                let rows = step.min(height - y);
-                let mut bufs = Vec::with_capacity(srcs.len());
-                let mut read = Ok(());
-                for (ds, src) in handles.iter().zip(srcs) {
-                    let mut buf = Vec::new();
-                    read = read_window(ds, src, (0, y), (width, rows), &mut buf);
-                    if read.is_err() {
-                        break;
-                    }
-                    bufs.push(buf);
-                }
-                let msg = read.map(|()| (bufs, rows));
-                let failed = msg.is_err();
-                if tx.send(msg).is_err() || failed {
-                    return;
-                }
-            }
+            })
         });
         for msg in rx {
             let (bufs, rows) = msg?;
             writer.feed(0, bufs, rows)?;
-            progress.advance(srcs.len() as u64);
+            progress.advance(n_times);
         }
         Ok(())
     })?;
