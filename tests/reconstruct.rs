@@ -534,6 +534,43 @@ fn cubes_written_region_by_region_equal_the_cubes_written_from_frames() {
     let sa = run(&a, "geozarr");
     let sb = run(&b, "cog,geozarr");
     assert_eq!(sa["bands"], sb["bands"], "the same counts");
+    // A cube of the same inputs read back takes the time-major path (no
+    // transposes): its chunks equal the frames path's too.
+    let cube = dir.path().join("cube").join("b.zarr");
+    std::fs::create_dir(dir.path().join("cube")).unwrap();
+    let mut conv: Vec<&str> = vec!["convert"];
+    conv.extend(inputs.iter().map(String::as_str));
+    conv.extend(["-o", cube.to_str().unwrap(), "--quiet"]);
+    assert_ok(&arco(&conv), "rasters to a cube");
+    let c = dir.path().join("from_cube");
+    let o = arco(&[
+        "reconstruct",
+        cube.to_str().unwrap(),
+        "-o",
+        c.to_str().unwrap(),
+        "--to",
+        "geozarr",
+        "--season",
+        "12",
+        "--json",
+    ]);
+    assert_ok(&o, "reconstruct from the cube");
+    let sc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(sc["bands"], sb["bands"], "the same counts from the cube");
+    for cube in ["b.zarr", "b_quality.zarr"] {
+        let (tc, tb) = (tree(&c.join(cube)), tree(&b.join(cube)));
+        let chunks = |t: &std::collections::BTreeMap<String, Vec<u8>>| -> Vec<String> {
+            t.keys().filter(|k| k.contains("/c/")).cloned().collect()
+        };
+        assert_eq!(chunks(&tc), chunks(&tb), "{cube}: the same chunks");
+        assert!(chunks(&tc).len() > 40, "{cube}");
+        for k in chunks(&tc) {
+            assert!(
+                tc[&k] == tb[&k],
+                "{cube}/{k} differs between cube and rasters"
+            );
+        }
+    }
     assert!(sa["bands"][0]["unfillable"].as_u64().unwrap() >= 40 * 600 * 12);
     assert!(sa["bands"][0]["filled"].as_u64().unwrap() > 1_000_000);
     for cube in ["b.zarr", "b_quality.zarr"] {

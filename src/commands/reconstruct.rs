@@ -592,6 +592,61 @@ impl Filler {
     }
 }
 
+impl Filler {
+    /// True when [`Self::fill_time_major`] gives what [`Self::fill_pixels`]
+    /// does: no aggregation and no smoothing (both work on whole series).
+    fn time_major_ok(&self) -> bool {
+        self.frame_of.is_none() && self.sg.is_none()
+    }
+
+    /// [`Self::fill_pixels`] for `m` pixels read time-major as f32 (exact
+    /// for the stored type, no QA), writing time-major outputs in `T`
+    /// (`data[t * m + p]`, unfillable samples left as they are) and their
+    /// quality codes, with no transposes.
+    fn fill_time_major<T: arco_convert::Sample>(
+        &self,
+        mut x: Vec<f32>,
+        m: usize,
+        counts: &mut Counts,
+        data: &mut [T],
+        quality: &mut [u8],
+    ) -> anyhow::Result<()> {
+        counts.masked += self.mask.apply::<i64>(&mut x, None)? as u64;
+        let observed = x.clone();
+        let mut qa = vec![0f32; x.len()];
+        self.kernel.fill_time_major_f32(&mut x, &mut qa, m)?;
+        // Selects, not branches: gaps fall at random, and a mispredicted
+        // branch per sample costs more than the arithmetic.
+        let (mut observed_n, mut filled_n) = (0u64, 0u64);
+        for ((((d, q), &o), &f), &w) in data
+            .iter_mut()
+            .zip(quality.iter_mut())
+            .zip(&observed)
+            .zip(&x)
+            .zip(&qa)
+        {
+            let (obs, fill) = (!o.is_nan(), !f.is_nan());
+            observed_n += u64::from(obs);
+            filled_n += u64::from(!obs & fill);
+            // As in `fill_pixels`.
+            let code = ((f64::from(w) * 100.0 + 0.5) as u8).clamp(1, 99);
+            *q = if obs {
+                100
+            } else if fill {
+                code
+            } else {
+                0
+            };
+            let v = T::from_f64(f64::from(if obs { o } else { f }));
+            *d = if obs | fill { v } else { *d };
+        }
+        counts.observed += observed_n;
+        counts.filled += filled_n;
+        counts.unfillable += x.len() as u64 - observed_n - filled_n;
+        Ok(())
+    }
+}
+
 /// Pixels per group of a region: a group's buffers stay in the caches.
 const REGION_GROUP: usize = 256;
 
@@ -813,11 +868,18 @@ impl Setup {
             .map(|g| -> anyhow::Result<(Vec<T>, Vec<u8>, Counts)> {
                 let ps = g * REGION_GROUP..((g + 1) * REGION_GROUP).min(px);
                 let m = ps.len();
-                let (mut raw, mut qa) = (Vec::new(), Vec::new());
-                let has_qa = read.pixels(ps, &mut raw, &mut qa, n_in);
                 let mut c = Counts::default();
                 let mut data = vec![nodata; n * m];
                 let mut quality = vec![0u8; n * m];
+                if let Region::Cube(cube) = &read {
+                    let mut x = Vec::new();
+                    if filler.time_major_ok() && cube.time_major_f32(ps.clone(), &mut x) {
+                        filler.fill_time_major(x, m, &mut c, &mut data, &mut quality)?;
+                        return Ok((data, quality, c));
+                    }
+                }
+                let (mut raw, mut qa) = (Vec::new(), Vec::new());
+                let has_qa = read.pixels(ps, &mut raw, &mut qa, n_in);
                 let q = has_qa.then_some(&qa[..]);
                 filler.fill_pixels(&raw, q, m, &mut c, |p, t, v, code| {
                     if !v.is_nan() {

@@ -691,9 +691,7 @@ impl SwagKernel {
     }
 
     /// Fill exactly `L` pixel-major series side by side: gather into
-    /// time-major lanes, run the recursions of [`Self::sums`] on all lanes at
-    /// once (in the sample type), scatter the results back.
-    #[allow(clippy::needless_range_loop)]
+    /// time-major lanes, run [`Self::lanes_core`], scatter the results back.
     fn fill_lanes<T: Sample, const L: usize>(
         &self,
         plan: &LanePlan,
@@ -702,14 +700,58 @@ impl SwagKernel {
         s: &mut LaneScratch<T, L>,
     ) {
         let n = self.n;
-        let causal = self.params.future == 0.0;
-        // Gather the raw values (into `num`, free until the sums), then gaps
-        // become x = 0, m = 0 in a flat loop the compiler vectorises.
+        // Gather the raw values into `num` (free until the sums).
         for (l, row) in y.chunks_exact(n).enumerate() {
             for (rt, &v) in s.num[..n].iter_mut().zip(row) {
                 rt[l] = v;
             }
         }
+        if let Some(thresh) = self.lanes_core(plan, s) {
+            // Every series is complete (kept as is) or empty (all NaN).
+            for ((yl, ql), th) in y
+                .chunks_exact_mut(n)
+                .zip(qa.chunks_exact_mut(n))
+                .zip(thresh)
+            {
+                if th < T::INFINITY {
+                    ql.fill(T::ONE);
+                } else {
+                    yl.fill(T::NAN);
+                    ql.fill(T::ZERO);
+                }
+            }
+            return;
+        }
+        for (l, (yl, ql)) in y
+            .chunks_exact_mut(n)
+            .zip(qa.chunks_exact_mut(n))
+            .enumerate()
+        {
+            for ((yv, qv), (o, q)) in yl
+                .iter_mut()
+                .zip(ql.iter_mut())
+                .zip(s.num[..n].iter().zip(&s.den[..n]))
+            {
+                *yv = o[l];
+                *qv = q[l];
+            }
+        }
+    }
+
+    /// The lane kernel on the `L` series gathered time-major into `s.num`:
+    /// gaps become x = 0, m = 0, then the recursions of [`Self::sums`] on
+    /// all lanes at once (in the sample type) leave the outputs in `s.num`
+    /// and their quality in `s.den`. When every series is complete or empty
+    /// nothing is computed and the first step with support of each lane is
+    /// returned (infinite: empty).
+    #[allow(clippy::needless_range_loop)]
+    fn lanes_core<T: Sample, const L: usize>(
+        &self,
+        plan: &LanePlan,
+        s: &mut LaneScratch<T, L>,
+    ) -> Option<[T; L]> {
+        let n = self.n;
+        let causal = self.params.future == 0.0;
         for ((&v, xv), mv) in s.num[..n]
             .as_flattened()
             .iter()
@@ -742,37 +784,74 @@ impl SwagKernel {
             }
         }
         if trivial {
-            // Every series is complete (kept as is) or empty (all NaN).
-            for ((yl, ql), th) in y
-                .chunks_exact_mut(n)
-                .zip(qa.chunks_exact_mut(n))
-                .zip(thresh)
-            {
-                if th < T::INFINITY {
-                    ql.fill(T::ONE);
-                } else {
-                    yl.fill(T::NAN);
-                    ql.fill(T::ZERO);
-                }
-            }
-            return;
+            return Some(thresh);
         }
         self.lane_sums(plan, s, &thresh);
-        // Scatter.
-        for (l, (yl, ql)) in y
-            .chunks_exact_mut(n)
-            .zip(qa.chunks_exact_mut(n))
-            .enumerate()
-        {
-            for ((yv, qv), (o, q)) in yl
-                .iter_mut()
-                .zip(ql.iter_mut())
-                .zip(s.num[..n].iter().zip(&s.den[..n]))
-            {
-                *yv = o[l];
-                *qv = q[l];
+        None
+    }
+
+    /// Fill `m` series stored time-major (`data[t * m + p]`, as a cube holds
+    /// them), `qa` alike, on this thread: groups of `L` neighbouring pixels
+    /// are contiguous at each step, so the lanes load without a transpose.
+    /// Each series fills bit-identically to [`Self::fill_block_f32`].
+    pub fn fill_time_major_f32(&self, data: &mut [f32], qa: &mut [f32], m: usize) -> Result<()> {
+        self.fill_time_major::<f32, LANES_F32>(data, qa, m)
+    }
+
+    fn fill_time_major<T: Sample + Default, const L: usize>(
+        &self,
+        data: &mut [T],
+        qa: &mut [T],
+        m: usize,
+    ) -> Result<()> {
+        let n = self.n;
+        let Some(plan) = &self.lanes else {
+            // No lane path for these parameters: by way of pixel-major.
+            let mut y = crate::layout::time_to_pixel_major(data, n, m);
+            let mut q = vec![T::ZERO; y.len()];
+            self.fill_block::<T, L>(&mut y, &mut q, m)?;
+            data.copy_from_slice(&crate::layout::pixel_to_time_major(&y, n, m));
+            qa.copy_from_slice(&crate::layout::pixel_to_time_major(&q, n, m));
+            return Ok(());
+        };
+        for (what, len) in [("data block", data.len()), ("qa block", qa.len())] {
+            if len != n * m {
+                return Err(Error::LengthMismatch {
+                    what,
+                    expected: n * m,
+                    got: len,
+                });
             }
         }
+        let mut s = LaneScratch::<T, L>::new(n, plan.pad);
+        for p0 in (0..m).step_by(L) {
+            // A short last group is padded with empty series, as in
+            // `fill_group`.
+            let k = L.min(m - p0);
+            for (t, rt) in s.num[..n].iter_mut().enumerate() {
+                rt[..k].copy_from_slice(&data[t * m + p0..][..k]);
+                rt[k..].fill(T::NAN);
+            }
+            if let Some(thresh) = self.lanes_core(plan, &mut s) {
+                for t in 0..n {
+                    let (d, q) = (&mut data[t * m + p0..][..k], &mut qa[t * m + p0..][..k]);
+                    for l in 0..k {
+                        if thresh[l] < T::INFINITY {
+                            q[l] = T::ONE;
+                        } else {
+                            d[l] = T::NAN;
+                            q[l] = T::ZERO;
+                        }
+                    }
+                }
+                continue;
+            }
+            for t in 0..n {
+                data[t * m + p0..][..k].copy_from_slice(&s.num[t][..k]);
+                qa[t * m + p0..][..k].copy_from_slice(&s.den[t][..k]);
+            }
+        }
+        Ok(())
     }
 
     /// The recursions of [`Self::sums`] and [`Self::add_lags`] on `L`

@@ -366,7 +366,7 @@ impl Building {
 
     /// Consolidates the metadata, renames the store into place and returns
     /// its record, with the statistics of level 0.
-    fn commit(self, first: &RasterSource, stats: Vec<StatsAcc>) -> Result<Record> {
+    fn commit(self, first: &RasterSource, stats: &[StatsAcc]) -> Result<Record> {
         let Building {
             plan,
             staged,
@@ -384,7 +384,7 @@ impl Building {
         let bands = first
             .bands
             .iter()
-            .zip(&stats)
+            .zip(stats)
             .map(|(b, st)| {
                 let mut r = b.record();
                 r.nodata = plan.nodata;
@@ -474,5 +474,5 @@ pub fn write_geozarr(
             progress
         )
     )?;
-    store.commit(first, stats)
+    store.commit(first, &stats)
 }

@@ -232,6 +232,58 @@ pub struct CubeWindow {
 }
 
 impl CubeWindow {
+    /// Pixels `ps` of the window as f32, time-major (`out[t * ps.len() + p
+    /// - ps.start]`), the fill value (and NaN) as NaN; `false` (and nothing
+    /// written) when the stored type does not convert to f32 exactly
+    /// (32-bit integers, f64).
+    pub fn time_major_f32(&self, ps: std::ops::Range<usize>, out: &mut Vec<f32>) -> bool {
+        fn copy<T: Copy + Into<f32> + PartialEq>(
+            v: &[Vec<T>],
+            (px, n, step): (usize, usize, usize),
+            ps: std::ops::Range<usize>,
+            nodata: Option<T>,
+            out: &mut [f32],
+        ) {
+            let m = ps.len();
+            for (t, o) in out.chunks_exact_mut(m).enumerate().take(n) {
+                let at = (t % step) * px;
+                let plane = &v[t / step][at + ps.start..at + ps.end];
+                for (o, &x) in o.iter_mut().zip(plane) {
+                    *o = if Some(x) == nodata {
+                        f32::NAN
+                    } else {
+                        x.into()
+                    };
+                }
+            }
+        }
+        // The nodata as a stored value, when it is one.
+        fn stored<T: TryFrom<i64>>(nodata: Option<f64>) -> Option<T> {
+            nodata
+                .filter(|v| v.fract() == 0.0)
+                .and_then(|v| T::try_from(v as i64).ok())
+        }
+        let dims = (self.px, self.n, self.step);
+        out.clear();
+        out.resize(ps.len() * self.n, f32::NAN);
+        match &self.planes {
+            Planes::U8(v) => copy(v, dims, ps, stored(self.nodata), out),
+            Planes::U16(v) => copy(v, dims, ps, stored(self.nodata), out),
+            Planes::I16(v) => copy(v, dims, ps, stored(self.nodata), out),
+            Planes::F32(v) => {
+                // Only a nodata that f32 holds exactly can match a sample.
+                #[allow(clippy::cast_possible_truncation)]
+                let nd = self
+                    .nodata
+                    .map(|x| x as f32)
+                    .filter(|&x| self.nodata == Some(f64::from(x)));
+                copy(v, dims, ps, nd, out);
+            }
+            Planes::U32(_) | Planes::I32(_) | Planes::F64(_) => return false,
+        }
+        true
+    }
+
     /// Pixels `ps` of the window as f64, pixel-major (`out[(p - ps.start) * n
     /// + t]`), the fill value (and NaN) as NaN.
     pub fn pixels(&self, ps: std::ops::Range<usize>, out: &mut Vec<f64>) {

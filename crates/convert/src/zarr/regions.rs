@@ -82,8 +82,8 @@ impl CubeWriter {
         let px = region.len();
         let nt = plan.nt.unwrap_or(1);
         if T::DTYPE != plan.dtype
-            || region.x % ox != 0
-            || region.y % oy != 0
+            || !region.x.is_multiple_of(ox)
+            || !region.y.is_multiple_of(oy)
             || region.w > ox
             || region.h > oy
         {
@@ -154,6 +154,6 @@ impl CubeWriter {
                 progress,
             )?;
         }
-        self.building.commit(&self.template, self.stats)
+        self.building.commit(&self.template, &self.stats)
     }
 }

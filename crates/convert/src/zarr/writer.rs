@@ -415,7 +415,7 @@ fn write_block<T: Sample + Element + ElementOwned>(
                         return;
                     }
                 }
-            })
+            });
         });
         for msg in rx {
             let (bufs, rows) = msg?;
