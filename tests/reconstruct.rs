@@ -590,7 +590,11 @@ fn cubes_written_region_by_region_equal_the_cubes_written_from_frames() {
             .as_array()
             .unwrap()
             .iter()
-            .filter(|r| r["path"].as_str().unwrap().ends_with(".zarr"))
+            .filter(|r| {
+                Path::new(r["path"].as_str().unwrap())
+                    .extension()
+                    .is_some_and(|e| e == "zarr")
+            })
             .cloned()
             .collect()
     };

@@ -1101,10 +1101,10 @@ fn fill_cubes<T: CubeSample>(
     for region in regions {
         let r = setup.compute_region::<T>(*region, counts)?;
         data_cube.write_region(*region, &|t, plane: &mut [T]| {
-            plane_of(&r.data, n, t, plane)
+            plane_of(&r.data, n, t, plane);
         })?;
         qa_cube.write_region(*region, &|t, plane: &mut [u8]| {
-            plane_of(&r.quality, n, t, plane)
+            plane_of(&r.quality, n, t, plane);
         })?;
         bar.advance(1);
     }

@@ -307,6 +307,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::float_cmp)] // -9999 is an exact sentinel
     fn one_band_fast_paths_match_direct_formulas() {
         // Bytes (histogram) with a nodata, floats with NaN and a nodata,
         // lengths that leave a remainder after the 8 lanes.

@@ -232,10 +232,10 @@ pub struct CubeWindow {
 }
 
 impl CubeWindow {
-    /// Pixels `ps` of the window as f32, time-major (`out[t * ps.len() + p
-    /// - ps.start]`), the fill value (and NaN) as NaN; `false` (and nothing
-    /// written) when the stored type does not convert to f32 exactly
-    /// (32-bit integers, f64).
+    /// Pixels `ps` of the window as f32, time-major (`out[t * m + i]` for
+    /// pixel `ps.start + i`, `m` pixels), the fill value (and NaN) as NaN.
+    /// Returns `false`, writing nothing, when the stored type does not
+    /// convert to f32 exactly (32-bit integers, f64).
     pub fn time_major_f32(&self, ps: std::ops::Range<usize>, out: &mut Vec<f32>) -> bool {
         fn copy<T: Copy + Into<f32> + PartialEq>(
             v: &[Vec<T>],
