@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # End to end: `arco reconstruct` reading a GeoZarr cube (230 x 512 x 512
 # float32, 40 % gaps) and writing a GeoZarr cube, against the numpy
-# reference's computation alone on the same shape, same run.
+# reference's computation alone on the same shape, same run, with 1 and 2
+# threads.
 #
 #   bash bench/reconstruct_e2e.sh REFERENCE_DIR   # the folder holding bench.py
 set -euo pipefail
@@ -18,10 +19,13 @@ if [[ ! -d cube.zarr ]]; then
   "$ARCO" convert s_*.tif -o cube.zarr --overviews none --quiet
   rm -f s_*.tif
 fi
-/usr/bin/time -f '%e %M' -o time.txt "$ARCO" reconstruct cube.zarr -o out --to geozarr --preset ard2 --season 23 --overwrite --quiet
-read -r secs rss <time.txt
-ref="$(cd "$REF" && OMP_NUM_THREADS=2 "$PY" bench.py --nx 512 --only toeplitz | grep -F 'causal 45/46 toeplitz-GEMM f32')"
-ref_s="$(printf '%s\n' "$ref" | awk '{ for (i = 1; i < NF; i++) if ($(i+1) == "s") { print $i; exit } }')"
-echo "arco reconstruct, cube in and out: ${secs} s (peak RSS $((rss / 1024)) MiB)"
-echo "reference SWAG causal 45/46, computation alone (f32, 2 threads): ${ref_s} s"
-awk -v a="$secs" -v r="$ref_s" 'BEGIN { printf "arco / reference: %.2fx (below 1: arco faster)\n", a / r }'
+# 1 and 2 threads, arco and the reference each, in the same run.
+for threads in 1 2; do
+  /usr/bin/time -f '%e %M' -o time.txt "$ARCO" reconstruct cube.zarr -o out --to geozarr --preset ard2 --season 23 --overwrite --quiet --threads "$threads"
+  read -r secs rss <time.txt
+  ref="$(cd "$REF" && OMP_NUM_THREADS=$threads "$PY" bench.py --nx 512 --only toeplitz | grep -F 'causal 45/46 toeplitz-GEMM f32')"
+  ref_s="$(printf '%s\n' "$ref" | awk '{ for (i = 1; i < NF; i++) if ($(i+1) == "s") { print $i; exit } }')"
+  echo "threads $threads: arco reconstruct, cube in and out: ${secs} s (peak RSS $((rss / 1024)) MiB)"
+  echo "threads $threads: reference SWAG causal 45/46, computation alone (f32): ${ref_s} s"
+  awk -v a="$secs" -v r="$ref_s" -v t="$threads" 'BEGIN { printf "threads %s: arco / reference: %.2fx (below 1: arco faster; the goal is 0.33x)\n", t, a / r }'
+done
