@@ -12,7 +12,9 @@ use gdal::{Dataset, DriverManager};
 use std::path::{Path, PathBuf};
 
 mod common;
-use common::{arco, assert_ok, py, shared_data as shared, sorted_paths as files};
+use common::{
+    arco, assert_ok, file_tree as tree, py, shared_data as shared, sorted_paths as files,
+};
 
 fn read(path: &Path) -> Vec<f64> {
     let ds = Dataset::open(path).unwrap();
@@ -454,24 +456,6 @@ fn float64_observations_are_kept_exactly() {
             }
         }
     }
-}
-
-/// Every file under `dir`, relative path to bytes.
-fn tree(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
-    let mut out = std::collections::BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                let rel = p.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
-                out.insert(rel, std::fs::read(&p).unwrap());
-            }
-        }
-    }
-    out
 }
 
 #[test]

@@ -57,26 +57,12 @@ fn cbers_reconstruct_args() -> Vec<String> {
 /// Every file of a product: bytes for data, JSON without the write times
 /// for STAC documents.
 fn product_files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-                continue;
-            }
-            let rel = p.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
-            let bytes = std::fs::read(&p).unwrap();
-            let is_stac = has_ext(&rel, "json") && !rel.ends_with("zarr.json");
-            let bytes = if is_stac {
-                let mut v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
-                strip_times(&mut v);
-                serde_json::to_vec(&v).unwrap()
-            } else {
-                bytes
-            };
-            out.insert(rel, bytes);
+    let mut out = common::file_tree(dir);
+    for (rel, bytes) in &mut out {
+        if has_ext(rel, "json") && !rel.ends_with("zarr.json") {
+            let mut v: serde_json::Value = serde_json::from_slice(bytes).unwrap();
+            strip_times(&mut v);
+            *bytes = serde_json::to_vec(&v).unwrap();
         }
     }
     out

@@ -6,6 +6,25 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+/// Every file under `dir`, recursively: its path relative to `dir`, and
+/// its bytes.
+pub fn file_tree(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let rel = p.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
+                out.insert(rel, std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    out
+}
+
 /// Runs the `arco` binary.
 pub fn arco(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_arco"))
