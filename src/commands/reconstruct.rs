@@ -176,7 +176,9 @@ pub struct ReconstructArgs {
     pub stac: super::stac::StacArgs,
 
     /// Window edge in pixels processed at once, a multiple of 16
-    /// (memory: about edge^2 x dates x 40 bytes).
+    /// (memory: about edge^2 x dates x 40 bytes). With `--to geozarr` alone
+    /// the unit is one chunk of the cubes (512 px), written straight into
+    /// them, and this is not used.
     #[arg(long, default_value_t = 256, value_name = "PX")]
     pub block: usize,
 }
