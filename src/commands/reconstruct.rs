@@ -577,10 +577,7 @@ impl Filler {
                         (v, 0)
                     } else {
                         filled_n += 1;
-                        // The weight fraction in percent, rounded half up
-                        // (it is never negative), kept within 1..=99.
-                        let w = (f64::from(qa[i]) * 100.0 + 0.5) as u8;
-                        (v, w.clamp(1, 99))
+                        (v, filled_code(qa[i]))
                     }
                 };
                 emit(p, t, v, code);
@@ -630,8 +627,7 @@ impl Filler {
             let (obs, fill) = (!o.is_nan(), !f.is_nan());
             observed_n += u64::from(obs);
             filled_n += u64::from(!obs & fill);
-            // As in `fill_pixels`.
-            let code = ((f64::from(w) * 100.0 + 0.5) as u8).clamp(1, 99);
+            let code = filled_code(w);
             *q = if obs {
                 100
             } else if fill {
@@ -647,6 +643,13 @@ impl Filler {
         counts.unfillable += x.len() as u64 - observed_n - filled_n;
         Ok(())
     }
+}
+
+/// The quality code of a filled sample: the weight fraction in percent,
+/// rounded half up (it is never negative), kept within 1..=99.
+#[inline]
+fn filled_code(weight: f32) -> u8 {
+    ((f64::from(weight) * 100.0 + 0.5) as u8).clamp(1, 99)
 }
 
 /// Pixels per group of a region: a group's buffers stay in the caches.
