@@ -85,10 +85,6 @@ impl StatsAcc {
             let nodata = nodata.map(|v| bytemuck::cast::<T, u8>(v));
             return Self::of_bytes(bytemuck::cast_slice(values), nodata);
         }
-        if T::DTYPE == DType::F32 {
-            let nodata = nodata.map(|v| bytemuck::cast::<T, f32>(v));
-            return Self::of_f32(bytemuck::cast_slice(values), nodata);
-        }
         const L: usize = 8;
         let valid = |v: T| !v.is_nan() && Some(v) != nodata;
         let mut sum = [0f64; L];
@@ -102,8 +98,10 @@ impl StatsAcc {
                 let (ok, x) = (valid(c[j]), c[j].to_f64());
                 sum[j] += if ok { x } else { 0.0 };
                 count[j] += u64::from(ok);
-                min[j] = if ok { min[j].min(x) } else { min[j] };
-                max[j] = if ok { max[j].max(x) } else { max[j] };
+                // Plain comparisons (no NaN reaches them): they vectorise
+                // where `f64::min` does not.
+                min[j] = if ok && x < min[j] { x } else { min[j] };
+                max[j] = if ok && x > max[j] { x } else { max[j] };
             }
         }
         for &v in rest {
@@ -138,64 +136,6 @@ impl StatsAcc {
         }
         for &v in rest.iter().filter(|&&v| valid(v)) {
             let d = v.to_f64() - acc.mean;
-            m2[0] += d * d;
-        }
-        acc.m2 = m2.iter().sum();
-        acc
-    }
-
-    /// Float32 samples: the same lanes and f64 sums as [`Self::of_slice`]
-    /// (so the same results), with the extremes kept in f32 by plain
-    /// comparisons (no NaN can reach them), which vectorise where
-    /// `f64::min` does not.
-    #[allow(clippy::float_cmp)] // nodata is an exact sentinel
-    fn of_f32(values: &[f32], nodata: Option<f32>) -> Self {
-        const L: usize = 8;
-        // NaN equals nothing, so a missing nodata excludes nothing more.
-        let nd = nodata.unwrap_or(f32::NAN);
-        #[allow(clippy::eq_op)] // x == x is false for NaN
-        let valid = |x: f32| x == x && x != nd;
-        let mut sum = [0f64; L];
-        let mut count = [0u64; L];
-        let mut min = [f32::INFINITY; L];
-        let mut max = [f32::NEG_INFINITY; L];
-        let lanes = values.chunks_exact(L);
-        let rest = lanes.remainder();
-        for c in lanes {
-            for j in 0..L {
-                let (x, ok) = (c[j], valid(c[j]));
-                sum[j] += f64::from(if ok { x } else { 0.0 });
-                count[j] += u64::from(ok);
-                min[j] = if ok && x < min[j] { x } else { min[j] };
-                max[j] = if ok && x > max[j] { x } else { max[j] };
-            }
-        }
-        for &x in rest.iter().filter(|&&x| valid(x)) {
-            sum[0] += f64::from(x);
-            count[0] += 1;
-            min[0] = min[0].min(x);
-            max[0] = max[0].max(x);
-        }
-        let mut acc = StatsAcc {
-            total: values.len() as u64,
-            count: count.iter().sum(),
-            min: f64::from(min.iter().copied().fold(f32::INFINITY, f32::min)),
-            max: f64::from(max.iter().copied().fold(f32::NEG_INFINITY, f32::max)),
-            ..StatsAcc::default()
-        };
-        if acc.count == 0 {
-            return acc;
-        }
-        acc.mean = sum.iter().sum::<f64>() / acc.count as f64;
-        let mut m2 = [0f64; L];
-        for c in values.chunks_exact(L) {
-            for j in 0..L {
-                let d = f64::from(c[j]) - acc.mean;
-                m2[j] += if valid(c[j]) { d * d } else { 0.0 };
-            }
-        }
-        for &x in rest.iter().filter(|&&x| valid(x)) {
-            let d = f64::from(x) - acc.mean;
             m2[0] += d * d;
         }
         acc.m2 = m2.iter().sum();
