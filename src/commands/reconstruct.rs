@@ -1116,13 +1116,6 @@ fn fill_cubes<T: CubeSample>(
     Ok(())
 }
 
-fn finish_cube<T: CubeSample>(
-    cube: CubeWriter,
-    progress: &dyn arco_core::Progress,
-) -> arco_convert::Result<Record> {
-    cube.finish::<T>(progress)
-}
-
 /// Cubes only: each region (a chunk of the cubes in space) is read once,
 /// filled, and its chunks written straight into both cubes, with no
 /// temporary frames.
@@ -1138,20 +1131,17 @@ fn run_cubes(
     };
     let data_like = template("data.tif", setup.dtype, setup.out_nodata)?;
     let qa_like = template("quality.tif", DType::U8, None)?;
-    let dates = &setup.out_dates;
+    let create = |like, target, role| {
+        CubeWriter::create(
+            like,
+            &setup.out_dates,
+            target,
+            &zarr_options(role, args.overwrite),
+        )
+    };
     let (data_target, qa_target) = &setup.zarr_targets;
-    let mut data_cube = CubeWriter::create(
-        &data_like,
-        dates,
-        data_target,
-        &zarr_options("data", args.overwrite),
-    )?;
-    let mut qa_cube = CubeWriter::create(
-        &qa_like,
-        dates,
-        qa_target,
-        &zarr_options("quality", args.overwrite),
-    )?;
+    let mut data_cube = create(&data_like, data_target, "data")?;
+    let mut qa_cube = create(&qa_like, qa_target, "quality")?;
     let (rows, cols) = data_cube.region_shape();
     if qa_cube.region_shape() != (rows, cols) {
         bail!("the data and quality cubes have different chunks; pass --to cog,geozarr");
@@ -1167,9 +1157,8 @@ fn run_cubes(
     )?;
     arco_core::Progress::finish(&bar);
     let overviews = printer.progress("overviews");
-    let data_rec =
-        arco_convert::dispatch_dtype!(setup.dtype, finish_cube::<T>(data_cube, &overviews))?;
-    let qa_rec = qa_cube.finish::<u8>(&overviews)?;
+    let data_rec = data_cube.finish(&overviews)?;
+    let qa_rec = qa_cube.finish(&overviews)?;
     drop(tmp);
     setup.finish(
         args,

@@ -8,7 +8,7 @@
 
 use super::writer::{store_chunk, write_data, Level0};
 use super::{zarr_err, Building, ZarrOptions};
-use crate::dtype::{DType, Sample};
+use crate::dtype::Sample;
 use crate::error::Result;
 use crate::series::Window;
 use crate::source::RasterSource;
@@ -60,11 +60,6 @@ impl CubeWriter {
     /// Regions are the tiles of the grid at this size.
     pub fn region_shape(&self) -> (usize, usize) {
         self.building.plan.levels[0].outer
-    }
-
-    /// The data type the cube stores.
-    pub fn dtype(&self) -> DType {
-        self.building.plan.dtype
     }
 
     /// Stores `region` (a tile of [`Self::region_shape`]) of every time step;
@@ -135,7 +130,7 @@ impl CubeWriter {
 
     /// Builds the overviews (when the plan has any) from level 0, then
     /// renames the cube into place and returns its record.
-    pub fn finish<T: CubeSample>(self, progress: &dyn Progress) -> Result<Record> {
+    pub fn finish(self, progress: &dyn Progress) -> Result<Record> {
         let b = &self.building;
         if b.plan.levels.len() > 1 {
             let store = Arc::new(
@@ -146,12 +141,15 @@ impl CubeWriter {
             let level0 = Array::open(store, &path)
                 .map_err(|e| zarr_err(&b.target, "reading back level 0", e))?;
             let nt = b.plan.nt.unwrap_or(1);
-            write_data::<T>(
-                &b.arrays,
-                &b.plan,
-                Level0::Stored(&level0, nt),
-                &b.target,
-                progress,
+            crate::dispatch_dtype!(
+                b.plan.dtype,
+                write_data::<T>(
+                    &b.arrays,
+                    &b.plan,
+                    Level0::Stored(&level0, nt),
+                    &b.target,
+                    progress
+                )
             )?;
         }
         self.building.commit(&self.template, &self.stats)
