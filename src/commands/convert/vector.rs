@@ -5,7 +5,7 @@ use crate::printer::Printer;
 use anyhow::bail;
 use arco_convert::vector::{
     write_flatgeobuf, write_geoparquet, FlatGeobufOptions, GeoParquetOptions, GeometryEncoding,
-    VectorSource,
+    TableBuilder, VectorSource,
 };
 use arco_core::{Progress, Record};
 use std::path::{Path, PathBuf};
@@ -100,7 +100,7 @@ pub fn run(
                 .map_or_else(String::new, |f| f.to_string_lossy().into_owned())
         );
         let bar = printer.progress(&label);
-        let features = src.read_with_progress(None, &bar)?;
+        let table = src.read_into::<TableBuilder>(None, &bar)?;
         let rec = if to == To::Geoparquet {
             let opts = GeoParquetOptions {
                 sort: !args.no_sort,
@@ -109,13 +109,13 @@ pub fn run(
                 zstd_level: args.level.unwrap_or(3),
                 overwrite: args.overwrite,
             };
-            write_geoparquet(src, features, target, &opts, &bar)?
+            write_geoparquet(src, table, target, &opts, &bar)?
         } else {
             let opts = FlatGeobufOptions {
                 index: !args.no_index,
                 overwrite: args.overwrite,
             };
-            write_flatgeobuf(src, features, target, &opts, &bar)?
+            write_flatgeobuf(src, table, target, &opts, &bar)?
         };
         bar.finish();
         records.push(rec);

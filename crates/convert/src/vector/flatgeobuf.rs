@@ -10,7 +10,8 @@
 //! empty geometries are kept as features without geometry; they sit last
 //! in the index with an empty box, so no spatial query returns them.
 
-use super::source::{Feature, FieldKind, Value, VectorSource};
+use super::source::{FieldKind, VectorSource};
+use super::table::Table;
 use super::wkb::{self, Body, Geometry, Kind};
 use super::{encode_err, ensure_features, hilbert, null_note, record, survey, Written};
 use crate::atomic::Staged;
@@ -21,6 +22,10 @@ use ::flatgeobuf::{
     Geometry as FgbGeometry, GeometryArgs, GeometryType, Header, HeaderArgs,
 };
 use arco_core::{Format, HashingWriter, Progress, Record};
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Date32Type, Float64Type, Int32Type, Int64Type, TimestampMillisecondType};
+use arrow_array::{Array, ArrayRef};
+use arrow_schema::DataType;
 use flatbuffers::{FlatBufferBuilder, WIPOffset};
 use rayon::prelude::*;
 use std::io::Write;
@@ -77,40 +82,81 @@ fn fgb_type(kind: Kind) -> GeometryType {
     }
 }
 
-/// ISO 8601 text of a UTC millisecond timestamp.
+/// ISO 8601 text of a UTC millisecond timestamp (milliseconds shown only
+/// when there are any), as GDAL writes FlatGeobuf datetimes.
 fn iso_datetime(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms).map_or_else(String::new, |t| {
-        if ms % 1000 == 0 {
-            t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
-        } else {
-            t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
-        }
-    })
+    let Some(t) = chrono::DateTime::from_timestamp_millis(ms) else {
+        return String::new();
+    };
+    let mut s = iso_date_of(t.date_naive());
+    let secs = ms.rem_euclid(86_400_000) / 1000;
+    let frac = ms.rem_euclid(1000);
+    s.push('T');
+    push_digits(&mut s, secs / 3600, 2);
+    s.push(':');
+    push_digits(&mut s, secs / 60 % 60, 2);
+    s.push(':');
+    push_digits(&mut s, secs % 60, 2);
+    if frac != 0 {
+        s.push('.');
+        push_digits(&mut s, frac, 3);
+    }
+    s.push('Z');
+    s
 }
 
+/// ISO 8601 text of a date given as days since 1970-01-01.
 fn iso_date(days: i32) -> String {
-    chrono::DateTime::from_timestamp(i64::from(days) * 86_400, 0)
-        .map_or_else(String::new, |t| t.format("%Y-%m-%d").to_string())
+    chrono::NaiveDate::from_num_days_from_ce_opt(days.saturating_add(719_163))
+        .map_or_else(String::new, iso_date_of)
 }
 
-fn json_item(v: &Value) -> serde_json::Value {
-    match v {
-        Value::Int(i) => (*i).into(),
-        Value::Float(f) => {
-            serde_json::Number::from_f64(*f).map_or(serde_json::Value::Null, Into::into)
+/// `YYYY-MM-DD`, written by hand: chrono's format strings cost more than
+/// the rest of a feature's properties.
+fn iso_date_of(d: chrono::NaiveDate) -> String {
+    use chrono::Datelike;
+    if !(0..=9999).contains(&d.year()) {
+        return d.format("%Y-%m-%d").to_string();
+    }
+    let mut s = String::with_capacity(24);
+    push_digits(&mut s, i64::from(d.year()), 4);
+    s.push('-');
+    push_digits(&mut s, i64::from(d.month()), 2);
+    s.push('-');
+    push_digits(&mut s, i64::from(d.day()), 2);
+    s
+}
+
+/// Appends `v` (0 <= v < 10^width) zero-padded to `width` digits.
+fn push_digits(s: &mut String, v: i64, width: u32) {
+    for k in (0..width).rev() {
+        s.push(char::from(b'0' + (v / 10_i64.pow(k) % 10) as u8));
+    }
+}
+
+/// Item `k` of a list's values as JSON.
+fn json_item(items: &dyn Array, k: usize) -> serde_json::Value {
+    if items.is_null(k) {
+        return serde_json::Value::Null;
+    }
+    match items.data_type() {
+        DataType::Int32 => items.as_primitive::<Int32Type>().value(k).into(),
+        DataType::Int64 => items.as_primitive::<Int64Type>().value(k).into(),
+        DataType::Float64 => {
+            serde_json::Number::from_f64(items.as_primitive::<Float64Type>().value(k))
+                .map_or(serde_json::Value::Null, Into::into)
         }
-        Value::String(s) => s.clone().into(),
-        Value::Bool(b) => (*b).into(),
+        DataType::Utf8 => items.as_string::<i32>().value(k).into(),
         _ => serde_json::Value::Null,
     }
 }
 
-/// The properties buffer of one feature: (column index, value) pairs,
-/// nulls left out.
-fn properties(values: &[Value], kinds: &[FieldKind], out: &mut Vec<u8>) {
+/// The properties buffer of row `row` of `columns` (one array per field,
+/// as [`Table`] holds them): (column index, value) pairs, nulls left out.
+fn properties(columns: &[ArrayRef], kinds: &[FieldKind], row: usize, out: &mut Vec<u8>) {
     out.clear();
-    for (i, (v, k)) in values.iter().zip(kinds).enumerate() {
-        if matches!(v, Value::Null) {
+    for (i, (col, k)) in columns.iter().zip(kinds).enumerate() {
+        if col.is_null(row) {
             continue;
         }
         let text = |out: &mut Vec<u8>, s: &[u8]| {
@@ -118,23 +164,37 @@ fn properties(values: &[Value], kinds: &[FieldKind], out: &mut Vec<u8>) {
             out.extend_from_slice(s);
         };
         out.extend_from_slice(&(i as u16).to_le_bytes());
-        match (k, v) {
-            (FieldKind::Int32, Value::Int(x)) => out.extend_from_slice(&(*x as i32).to_le_bytes()),
-            (FieldKind::Int64, Value::Int(x)) => out.extend_from_slice(&x.to_le_bytes()),
-            (FieldKind::Float64, Value::Float(x)) => out.extend_from_slice(&x.to_le_bytes()),
-            (FieldKind::Bool, Value::Bool(x)) => out.push(u8::from(*x)),
-            (FieldKind::String, Value::String(s)) => text(out, s.as_bytes()),
-            (FieldKind::Date, Value::Date(d)) => text(out, iso_date(*d).as_bytes()),
-            (FieldKind::DateTime, Value::DateTime(t)) => text(out, iso_datetime(*t).as_bytes()),
-            (_, Value::List(items)) => {
-                let j = serde_json::Value::Array(items.iter().map(json_item).collect());
+        match k {
+            FieldKind::Int32 => {
+                out.extend_from_slice(&col.as_primitive::<Int32Type>().value(row).to_le_bytes());
+            }
+            FieldKind::Int64 => {
+                out.extend_from_slice(&col.as_primitive::<Int64Type>().value(row).to_le_bytes());
+            }
+            FieldKind::Float64 => {
+                out.extend_from_slice(&col.as_primitive::<Float64Type>().value(row).to_le_bytes());
+            }
+            FieldKind::Bool => out.push(u8::from(col.as_boolean().value(row))),
+            FieldKind::String => text(out, col.as_string::<i64>().value(row).as_bytes()),
+            FieldKind::Date => {
+                let d = col.as_primitive::<Date32Type>().value(row);
+                text(out, iso_date(d).as_bytes());
+            }
+            FieldKind::DateTime => {
+                let t = col.as_primitive::<TimestampMillisecondType>().value(row);
+                text(out, iso_datetime(t).as_bytes());
+            }
+            FieldKind::Int32List
+            | FieldKind::Int64List
+            | FieldKind::Float64List
+            | FieldKind::StringList => {
+                let items = col.as_list::<i32>().value(row);
+                let j = serde_json::Value::Array(
+                    (0..items.len()).map(|k| json_item(&items, k)).collect(),
+                );
                 text(out, j.to_string().as_bytes());
             }
-            (FieldKind::Binary, Value::Binary(b)) => text(out, b),
-            _ => {
-                // A value that does not match its column: leave it out.
-                out.truncate(out.len() - 2);
-            }
+            FieldKind::Binary => text(out, col.as_binary::<i64>().value(row)),
         }
     }
 }
@@ -245,35 +305,49 @@ fn build_geometry<'a>(
     )
 }
 
-/// One size-prefixed feature flatbuffer.
-fn encode_feature(
-    fbb: &mut FlatBufferBuilder<'_>,
-    props: &mut Vec<u8>,
-    f: &Feature,
-    kinds: &[FieldKind],
+/// What every feature of one layer is encoded with.
+struct Encoder<'a> {
+    table: &'a Table,
+    kinds: &'a [FieldKind],
+    /// The layer has Z, M.
     dims: (bool, bool),
+    /// Geometry types are written per feature (mixed layer).
     typed: bool,
-) -> std::result::Result<Vec<u8>, wkb::WkbError> {
-    fbb.reset();
-    let geometry = match &f.geometry {
-        Some(w) => {
-            let g = wkb::decode(w)?;
-            (!g.is_empty()).then(|| build_geometry(fbb, &g, dims.0, dims.1, typed))
-        }
-        None => None,
-    };
-    properties(&f.values, kinds, props);
-    let properties = (!props.is_empty()).then(|| fbb.create_vector(props));
-    let feat = FgbFeature::create(
-        fbb,
-        &FeatureArgs {
-            geometry,
-            properties,
-            columns: None,
-        },
-    );
-    fbb.finish_size_prefixed(feat, None);
-    Ok(fbb.finished_data().to_vec())
+}
+
+impl Encoder<'_> {
+    /// Appends row `row` to `out` as one size-prefixed feature flatbuffer;
+    /// returns its size.
+    fn encode(
+        &self,
+        fbb: &mut FlatBufferBuilder<'_>,
+        props: &mut Vec<u8>,
+        row: usize,
+        out: &mut Vec<u8>,
+    ) -> std::result::Result<usize, wkb::WkbError> {
+        fbb.reset();
+        let geometry = match self.table.wkb(row) {
+            Some(w) => {
+                let g = wkb::decode(w)?;
+                (!g.is_empty())
+                    .then(|| build_geometry(fbb, &g, self.dims.0, self.dims.1, self.typed))
+            }
+            None => None,
+        };
+        properties(&self.table.columns, self.kinds, row, props);
+        let properties = (!props.is_empty()).then(|| fbb.create_vector(props));
+        let feat = FgbFeature::create(
+            fbb,
+            &FeatureArgs {
+                geometry,
+                properties,
+                columns: None,
+            },
+        );
+        fbb.finish_size_prefixed(feat, None);
+        out.extend_from_slice(fbb.finished_data());
+        Ok(fbb.finished_data().len())
+    }
 }
 
 /// The size-prefixed header flatbuffer.
@@ -346,17 +420,19 @@ fn header(
     fbb.finished_data().to_vec()
 }
 
-/// Writes `features` of `src` as FlatGeobuf at `target`.
+/// Writes the features of `src` (read with
+/// [`VectorSource::read_into`]`::<TableBuilder>`) as FlatGeobuf at
+/// `target`.
 pub fn write_flatgeobuf(
     src: &VectorSource,
-    features: Vec<Feature>,
+    table: Table,
     target: &Path,
     opts: &FlatGeobufOptions,
     progress: &dyn Progress,
 ) -> Result<Record> {
-    ensure_features(src, &features)?;
+    ensure_features(src, table.len())?;
     let staged = Staged::new(target, opts.overwrite)?;
-    let s = survey(src, &features)?;
+    let s = survey(src, table.len(), |i| table.wkb(i))?;
     let mut notes = Vec::new();
     notes.extend(null_note(&s, Format::Flatgeobuf));
     let kinds: Vec<FieldKind> = src.fields.iter().map(|f| f.kind).collect();
@@ -384,36 +460,50 @@ pub fn write_flatgeobuf(
         (GeometryType::Unknown, true)
     };
 
-    progress.start("encoding FlatGeobuf", features.len() as u64);
-    let encoded: Vec<Vec<u8>> = features
-        .par_iter()
-        .enumerate()
-        .map_init(
-            || (FlatBufferBuilder::with_capacity(1024), Vec::new()),
-            |(fbb, props), (i, f)| {
-                encode_feature(fbb, props, f, &kinds, (has_z, has_m), typed).map_err(|e| {
-                    ConvertError::VectorRead {
-                        path: src.path.display().to_string(),
-                        reason: format!("feature {i}: {e}"),
-                    }
-                })
-            },
-        )
-        .collect::<Result<_>>()?;
-    drop(features);
-
     let order: Vec<usize> = if opts.index {
         hilbert::order(&s.boxes)
     } else {
-        (0..encoded.len()).collect()
+        (0..table.len()).collect()
     };
+    // Features are encoded in file order, a run of them per buffer.
+    let encoder = Encoder {
+        table: &table,
+        kinds: &kinds,
+        dims: (has_z, has_m),
+        typed,
+    };
+    progress.start("encoding FlatGeobuf", table.len() as u64);
+    let runs: Vec<(Vec<u8>, Vec<u32>)> = order
+        .par_chunks(4096)
+        .map_init(
+            || (FlatBufferBuilder::with_capacity(1024), Vec::new()),
+            |(fbb, props), run| {
+                let mut bytes = Vec::new();
+                let mut sizes = Vec::with_capacity(run.len());
+                for &i in run {
+                    let n = encoder.encode(fbb, props, i, &mut bytes).map_err(|e| {
+                        ConvertError::VectorRead {
+                            path: src.path.display().to_string(),
+                            reason: format!("feature {i}: {e}"),
+                        }
+                    })?;
+                    sizes.push(n as u32);
+                }
+                progress.advance(run.len() as u64);
+                Ok((bytes, sizes))
+            },
+        )
+        .collect::<Result<_>>()?;
+    let count = table.len();
+    drop(table);
+
     let file = std::fs::File::create(staged.path()).map_err(|e| ConvertError::output(target, e))?;
     let mut out = HashingWriter::new(std::io::BufWriter::with_capacity(1 << 20, file));
     let io = |e: std::io::Error| ConvertError::output(target, e);
     out.write_all(&MAGIC).map_err(io)?;
     out.write_all(&header(
         src,
-        encoded.len() as u64,
+        count as u64,
         geometry_type,
         (has_z, has_m),
         s.extent,
@@ -423,15 +513,17 @@ pub fn write_flatgeobuf(
     if opts.index {
         let extent = s.extent.unwrap_or([0.0; 4]);
         let mut offset = 0u64;
+        let sizes = runs.iter().flat_map(|(_, sizes)| sizes);
         let nodes: Vec<NodeItem> = order
             .iter()
-            .map(|&i| {
+            .zip(sizes)
+            .map(|(&i, &size)| {
                 let mut n = match s.boxes[i] {
                     Some(b) => NodeItem::bounds(b[0], b[1], b[2], b[3]),
                     None => NodeItem::create(0),
                 };
                 n.offset = offset;
-                offset += encoded[i].len() as u64;
+                offset += u64::from(size);
                 n
             })
             .collect();
@@ -440,11 +532,8 @@ pub fn write_flatgeobuf(
             PackedRTree::build(&nodes, &ext, NODE_SIZE).map_err(|e| encode_err(target, e))?;
         tree.stream_write(&mut out).map_err(io)?;
     }
-    for (k, &i) in order.iter().enumerate() {
-        out.write_all(&encoded[i]).map_err(io)?;
-        if k % 65_536 == 65_535 {
-            progress.advance(65_536);
-        }
+    for (bytes, _) in &runs {
+        out.write_all(bytes).map_err(io)?;
     }
     let (buf, size, checksum) = out.finish().map_err(io)?;
     // No fsync (as the COG writer): the rename in commit() is what makes
@@ -459,7 +548,7 @@ pub fn write_flatgeobuf(
             format: Format::Flatgeobuf,
             size,
             checksum,
-            feature_count: encoded.len() as u64,
+            feature_count: count as u64,
             geometry_types: s.types.iter().map(|t| t.label()).collect(),
             extent: s.extent,
             notes,
@@ -476,22 +565,50 @@ mod tests {
         assert_eq!(iso_datetime(0), "1970-01-01T00:00:00Z");
         assert_eq!(iso_datetime(1_500), "1970-01-01T00:00:01.500Z");
         assert_eq!(iso_date(19_000), "2022-01-08");
+        // Before the epoch, and years chrono's own format writes.
+        assert_eq!(iso_datetime(-1), "1969-12-31T23:59:59.999Z");
+        assert_eq!(iso_datetime(951_782_400_000), "2000-02-29T00:00:00Z");
+        assert_eq!(iso_date(-719_528), "0000-01-01");
+        assert_eq!(iso_date(2_932_897), "+10000-01-01");
+        for ms in [
+            -86_400_001_i64,
+            1,
+            59_999,
+            1_700_000_000_123,
+            253_402_300_799_000,
+        ] {
+            let t = chrono::DateTime::from_timestamp_millis(ms).unwrap();
+            let want = if ms % 1000 == 0 {
+                t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+            } else {
+                t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+            };
+            assert_eq!(iso_datetime(ms), want, "{ms}");
+        }
     }
 
     #[test]
     fn properties_skip_nulls_and_encode_lists_as_json() {
+        use arrow_array::builder::{Int32Builder, ListBuilder};
+        use arrow_array::{Int32Array, LargeStringArray};
+        use std::sync::Arc;
+        let mut list = ListBuilder::new(Int32Builder::new());
+        list.values().append_slice(&[1, 2]);
+        list.append(true);
+        list.append(false);
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(LargeStringArray::from(vec![None, Some("x")])),
+            Arc::new(Int32Array::from(vec![7, -1])),
+            Arc::new(list.finish()),
+        ];
+        let kinds = [FieldKind::String, FieldKind::Int32, FieldKind::Int32List];
         let mut out = Vec::new();
-        properties(
-            &[
-                Value::Null,
-                Value::Int(7),
-                Value::List(vec![Value::Int(1), Value::Int(2)]),
-            ],
-            &[FieldKind::String, FieldKind::Int32, FieldKind::Int32List],
-            &mut out,
-        );
+        properties(&columns, &kinds, 0, &mut out);
         let mut want = vec![1, 0, 7, 0, 0, 0, 2, 0, 5, 0, 0, 0];
         want.extend_from_slice(b"[1,2]");
         assert_eq!(out, want);
+        // Row 1: the string, -1, and no list (null).
+        properties(&columns, &kinds, 1, &mut out);
+        assert_eq!(out, [0, 0, 1, 0, 0, 0, b'x', 1, 0, 0xff, 0xff, 0xff, 0xff]);
     }
 }

@@ -7,20 +7,20 @@
 //! with a note. Columns map to Parquet/Arrow types one to one (lists
 //! included); datetimes are UTC milliseconds.
 
-use super::source::{Feature, FieldKind, Value, VectorSource};
+use super::source::{FieldKind, VectorSource};
+use super::table::Table;
 use super::wkb::{self, GeomType, Kind};
 use super::{encode_err, ensure_features, hilbert, null_note, record, survey, Written};
 use crate::atomic::Staged;
 use crate::error::{ConvertError, Result};
 use arco_core::{Format, HashingWriter, Progress, Record};
-use arrow_array::builder::{
-    BinaryBuilder, BooleanBuilder, Date32Builder, Float64Builder, Int32Builder, Int64Builder,
-    ListBuilder, StringBuilder, TimestampMillisecondBuilder,
-};
-use arrow_array::{ArrayRef, StructArray};
+use arrow_array::cast::AsArray;
+use arrow_array::{Array, ArrayRef, StructArray, UInt64Array};
 use arrow_buffer::NullBuffer;
+use arrow_cast::cast;
 use arrow_schema::{DataType, Field as ArrowField, Fields, Schema, TimeUnit};
-use parquet::arrow::arrow_writer::{compute_leaves, ArrowRowGroupWriterFactory};
+use arrow_select::take::take;
+use parquet::arrow::arrow_writer::{compute_leaves, ArrowColumnChunk, ArrowRowGroupWriterFactory};
 use parquet::arrow::{add_encoded_arrow_schema_to_metadata, ArrowSchemaConverter};
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::metadata::KeyValue;
@@ -90,154 +90,13 @@ fn arrow_type(kind: FieldKind) -> DataType {
     }
 }
 
-/// One attribute column of `rows`.
-fn attribute_array(rows: &[Feature], col: usize, kind: FieldKind) -> ArrayRef {
-    let vals = rows.iter().map(|f| &f.values[col]);
-    let int = |v: &Value| match v {
-        Value::Int(i) => Some(*i),
-        _ => None,
-    };
-    match kind {
-        FieldKind::Int32 => {
-            let mut b = Int32Builder::with_capacity(rows.len());
-            vals.for_each(|v| b.append_option(int(v).map(|i| i as i32)));
-            Arc::new(b.finish())
-        }
-        FieldKind::Int64 => {
-            let mut b = Int64Builder::with_capacity(rows.len());
-            vals.for_each(|v| b.append_option(int(v)));
-            Arc::new(b.finish())
-        }
-        FieldKind::Float64 => {
-            let mut b = Float64Builder::with_capacity(rows.len());
-            vals.for_each(|v| {
-                b.append_option(match v {
-                    Value::Float(f) => Some(*f),
-                    _ => None,
-                });
-            });
-            Arc::new(b.finish())
-        }
-        FieldKind::String => {
-            let mut b = StringBuilder::with_capacity(rows.len(), rows.len() * 8);
-            vals.for_each(|v| match v {
-                Value::String(s) => b.append_value(s),
-                _ => b.append_null(),
-            });
-            Arc::new(b.finish())
-        }
-        FieldKind::Bool => {
-            let mut b = BooleanBuilder::with_capacity(rows.len());
-            vals.for_each(|v| {
-                b.append_option(match v {
-                    Value::Bool(x) => Some(*x),
-                    _ => None,
-                });
-            });
-            Arc::new(b.finish())
-        }
-        FieldKind::Date => {
-            let mut b = Date32Builder::with_capacity(rows.len());
-            vals.for_each(|v| {
-                b.append_option(match v {
-                    Value::Date(d) => Some(*d),
-                    _ => None,
-                });
-            });
-            Arc::new(b.finish())
-        }
-        FieldKind::DateTime => {
-            let mut b = TimestampMillisecondBuilder::with_capacity(rows.len()).with_timezone("UTC");
-            vals.for_each(|v| {
-                b.append_option(match v {
-                    Value::DateTime(t) => Some(*t),
-                    _ => None,
-                });
-            });
-            Arc::new(b.finish())
-        }
-        FieldKind::Int32List => {
-            let mut b = ListBuilder::new(Int32Builder::new());
-            for v in vals {
-                if let Value::List(items) = v {
-                    for it in items {
-                        b.values().append_option(int(it).map(|i| i as i32));
-                    }
-                    b.append(true);
-                } else {
-                    b.append(false);
-                }
-            }
-            Arc::new(b.finish())
-        }
-        FieldKind::Int64List => {
-            let mut b = ListBuilder::new(Int64Builder::new());
-            for v in vals {
-                if let Value::List(items) = v {
-                    for it in items {
-                        b.values().append_option(int(it));
-                    }
-                    b.append(true);
-                } else {
-                    b.append(false);
-                }
-            }
-            Arc::new(b.finish())
-        }
-        FieldKind::Float64List => {
-            let mut b = ListBuilder::new(Float64Builder::new());
-            for v in vals {
-                if let Value::List(items) = v {
-                    for it in items {
-                        b.values().append_option(match it {
-                            Value::Float(f) => Some(*f),
-                            _ => None,
-                        });
-                    }
-                    b.append(true);
-                } else {
-                    b.append(false);
-                }
-            }
-            Arc::new(b.finish())
-        }
-        FieldKind::StringList => {
-            let mut b = ListBuilder::new(StringBuilder::new());
-            for v in vals {
-                if let Value::List(items) = v {
-                    for it in items {
-                        match it {
-                            Value::String(s) => b.values().append_value(s),
-                            _ => b.values().append_null(),
-                        }
-                    }
-                    b.append(true);
-                } else {
-                    b.append(false);
-                }
-            }
-            Arc::new(b.finish())
-        }
-        FieldKind::Binary => {
-            let mut b = BinaryBuilder::with_capacity(rows.len(), rows.len() * 16);
-            vals.for_each(|v| match v {
-                Value::Binary(x) => b.append_value(x),
-                _ => b.append_null(),
-            });
-            Arc::new(b.finish())
-        }
-    }
-}
-
-/// The `bbox` covering column of the rows `rows`: null for a null
-/// geometry; for an empty one the inverted box (+inf, +inf, -inf, -inf),
-/// present with its geometry as the covering rules want, yet outside any
-/// query box (NaN would pass filters written as `not (xmin > qxmax ...)`).
-fn bbox_array(rows: &[Feature], boxes: &[Option<[f64; 4]>]) -> ArrayRef {
+/// The `bbox` covering column of a row group: null for a null geometry;
+/// for an empty one the inverted box (+inf, +inf, -inf, -inf), present
+/// with its geometry as the covering rules want, yet outside any query box
+/// (NaN would pass filters written as `not (xmin > qxmax ...)`).
+fn bbox_array(boxes: &[Option<[f64; 4]>], valid: Vec<bool>) -> ArrayRef {
     let mut cols: [Vec<f64>; 4] = Default::default();
-    let mut valid = Vec::with_capacity(rows.len());
-    for (f, b) in rows.iter().zip(boxes) {
-        let b = *b;
+    for b in boxes {
         for (k, c) in cols.iter_mut().enumerate() {
             let inverted = if k < 2 {
                 f64::INFINITY
@@ -246,7 +105,6 @@ fn bbox_array(rows: &[Feature], boxes: &[Option<[f64; 4]>]) -> ArrayRef {
             };
             c.push(b.map_or(inverted, |b| b[k]));
         }
-        valid.push(f.geometry.is_some());
     }
     let [xmin, ymin, xmax, ymax] = cols;
     let children: Vec<ArrayRef> = vec![
@@ -330,44 +188,67 @@ fn native_encoding_name(kind: Kind) -> &'static str {
     }
 }
 
-/// The geometry column of the rows `rows`.
+/// The geometry column of a row group from its WKB (64-bit offsets).
 fn geometry_array(
-    rows: &[Feature],
+    wkb: &ArrayRef,
     native: Option<&geoarrow_schema::GeoArrowType>,
     path: &Path,
 ) -> Result<ArrayRef> {
-    let bytes: usize = rows
-        .iter()
-        .map(|f| f.geometry.as_ref().map_or(0, Vec::len))
-        .sum();
-    let mut b = BinaryBuilder::with_capacity(rows.len(), bytes);
-    for f in rows {
-        match &f.geometry {
-            Some(g) => b.append_value(g),
-            None => b.append_null(),
-        }
-    }
-    let wkb = b.finish();
+    let wkb = cast(wkb, &DataType::Binary).map_err(|e| encode_err(path, e))?;
     let Some(to) = native else {
-        return Ok(Arc::new(wkb));
+        return Ok(wkb);
     };
     use geoarrow_array::GeoArrowArray;
-    let arr =
-        geoarrow_array::array::WkbArray::new(wkb, Arc::new(geoarrow_schema::Metadata::default()));
+    let arr = geoarrow_array::array::WkbArray::new(
+        wkb.as_binary::<i32>().clone(),
+        Arc::new(geoarrow_schema::Metadata::default()),
+    );
     let native =
         geoarrow_array::cast::from_wkb(&arr, to.clone()).map_err(|e| encode_err(path, e))?;
     Ok(native.to_array_ref())
 }
 
-/// Writes `features` of `src` as GeoParquet 1.1 at `target`.
+/// Drops the M values of every geometry that has them (GeoParquet has no
+/// M); returns how many geometries changed.
+fn drop_m(table: &mut Table) -> usize {
+    let has_m = |g: &[u8]| wkb::geom_type(g).is_ok_and(|t| t.m);
+    let changed = (0..table.len())
+        .into_par_iter()
+        .filter(|&i| table.wkb(i).is_some_and(has_m))
+        .count();
+    if changed == 0 {
+        return 0;
+    }
+    let geoms: Vec<Option<Vec<u8>>> = (0..table.len())
+        .into_par_iter()
+        .map(|i| {
+            let g = table.wkb(i)?;
+            if !has_m(g) {
+                return Some(g.to_vec());
+            }
+            let mut out = Vec::with_capacity(g.len());
+            match wkb::decode(g) {
+                Ok(dec) => wkb::encode(&dec, true, false, &mut out),
+                Err(_) => out.extend_from_slice(g),
+            }
+            Some(out)
+        })
+        .collect();
+    table.geometry = geoms.into_iter().collect();
+    changed
+}
+
+/// Writes the features of `src` (read with
+/// [`VectorSource::read_into`]`::<TableBuilder>`) as GeoParquet 1.1 at
+/// `target`.
 pub fn write_geoparquet(
     src: &VectorSource,
-    mut features: Vec<Feature>,
+    mut table: Table,
     target: &Path,
     opts: &GeoParquetOptions,
     progress: &dyn Progress,
 ) -> Result<Record> {
-    ensure_features(src, &features)?;
+    ensure_features(src, table.len())?;
     if opts.row_group_size == 0 {
         return Err(ConvertError::InvalidOption {
             option: "--row-group-size",
@@ -378,31 +259,13 @@ pub fn write_geoparquet(
     let mut notes = Vec::new();
 
     // GeoParquet has no M: drop it, keeping X, Y and Z.
-    let dropped_m: usize = features
-        .par_iter_mut()
-        .map(|f| {
-            let Some(g) = f.geometry.as_mut() else {
-                return 0;
-            };
-            match wkb::geom_type(g) {
-                Ok(t) if t.m => {
-                    if let Ok(dec) = wkb::decode(g) {
-                        let mut out = Vec::with_capacity(g.len());
-                        wkb::encode(&dec, true, false, &mut out);
-                        *g = out;
-                    }
-                    1
-                }
-                _ => 0,
-            }
-        })
-        .sum();
+    let dropped_m = drop_m(&mut table);
     if dropped_m > 0 {
         notes.push(format!(
             "GeoParquet has no M dimension: M values of {dropped_m} geometries dropped (X, Y, Z kept); use --to flatgeobuf to keep them"
         ));
     }
-    let s = survey(src, &features)?;
+    let s = survey(src, table.len(), |i| table.wkb(i))?;
     notes.extend(null_note(&s, Format::Geoparquet));
 
     let native = if opts.encoding == GeometryEncoding::GeoArrow {
@@ -437,18 +300,20 @@ pub fn write_geoparquet(
     while src.fields.iter().any(|f| f.name == bbox_name) || bbox_name == geom_name {
         bbox_name = format!("{bbox_name}_");
     }
-    // Rows in output order once, so each row group reads memory in sequence.
-    let (features, boxes) = if opts.sort {
-        let order = hilbert::order(&s.boxes);
-        let boxes: Vec<_> = order.iter().map(|&i| s.boxes[i]).collect();
-        let mut slots: Vec<Option<Feature>> = features.into_iter().map(Some).collect();
-        let features: Vec<Feature> = order
-            .iter()
-            .map(|&i| slots[i].take().expect("order is a permutation"))
-            .collect();
-        (features, boxes)
-    } else {
-        (features, s.boxes.clone())
+    // Row groups in Hilbert order are gathered column by column; without
+    // sorting they are slices of the table.
+    let order: Option<Vec<usize>> = opts.sort.then(|| hilbert::order(&s.boxes));
+    let rows_of = |start: usize, len: usize| -> Vec<u64> {
+        match &order {
+            Some(o) => o[start..start + len].iter().map(|&i| i as u64).collect(),
+            None => (start as u64..(start + len) as u64).collect(),
+        }
+    };
+    let pick = |a: &ArrayRef, rows: &[u64]| -> Result<ArrayRef> {
+        if order.is_none() {
+            return Ok(a.slice(rows[0] as usize, rows.len()));
+        }
+        take(a.as_ref(), &UInt64Array::from(rows.to_vec()), None).map_err(|e| encode_err(target, e))
     };
 
     let geometry_types: Vec<String> = match &native {
@@ -502,7 +367,8 @@ pub fn write_geoparquet(
         .collect();
     // The geometry type is taken from a first (tiny) array, so it matches
     // exactly what geoarrow builds.
-    let geom_type = geometry_array(&features[..1], native_type, target)?
+    let first: ArrayRef = Arc::new(table.geometry.slice(0, 1));
+    let geom_type = geometry_array(&first, native_type, target)?
         .data_type()
         .clone();
     fields.push(ArrowField::new(&geom_name, geom_type, true));
@@ -553,21 +419,31 @@ pub fn write_geoparquet(
             .map_err(|e| encode_err(target, e))?;
     let factory = ArrowRowGroupWriterFactory::new(&writer, schema.clone());
 
-    progress.start("writing GeoParquet", features.len() as u64);
+    progress.start("writing GeoParquet", table.len() as u64);
     let kinds: Vec<FieldKind> = src.fields.iter().map(|f| f.kind).collect();
     let n_attr = kinds.len();
-    for (rg, (rows, row_boxes)) in features
-        .chunks(opts.row_group_size)
-        .zip(boxes.chunks(opts.row_group_size))
-        .enumerate()
-    {
-        // Columns of one row group are built, then encoded, in parallel.
+    let geometry: ArrayRef = Arc::new(table.geometry.clone());
+    // One row group: its columns gathered, then encoded, in parallel.
+    let encode_group = |rg: usize, start: usize| -> Result<(usize, Vec<ArrowColumnChunk>)> {
+        let rows = rows_of(start, opts.row_group_size.min(table.len() - start));
         let columns: Vec<ArrayRef> = (0..n_attr + 2)
             .into_par_iter()
             .map(|c| match c.cmp(&n_attr) {
-                std::cmp::Ordering::Less => Ok(attribute_array(rows, c, kinds[c])),
-                std::cmp::Ordering::Equal => geometry_array(rows, native_type, target),
-                std::cmp::Ordering::Greater => Ok(bbox_array(rows, row_boxes)),
+                std::cmp::Ordering::Less => {
+                    let a = pick(&table.columns[c], &rows)?;
+                    cast(&a, &arrow_type(kinds[c])).map_err(|e| encode_err(target, e))
+                }
+                std::cmp::Ordering::Equal => {
+                    geometry_array(&pick(&geometry, &rows)?, native_type, target)
+                }
+                std::cmp::Ordering::Greater => {
+                    let boxes: Vec<_> = rows.iter().map(|&i| s.boxes[i as usize]).collect();
+                    let valid: Vec<bool> = rows
+                        .iter()
+                        .map(|&i| table.geometry.is_valid(i as usize))
+                        .collect();
+                    Ok(bbox_array(&boxes, valid))
+                }
             })
             .collect::<Result<_>>()?;
         let mut leaves = Vec::new();
@@ -586,15 +462,47 @@ pub fn write_geoparquet(
             })
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| encode_err(target, e))?;
-        let mut group = writer.next_row_group().map_err(|e| encode_err(target, e))?;
-        for chunk in chunks {
-            chunk
-                .append_to_row_group(&mut group)
-                .map_err(|e| encode_err(target, e))?;
+        Ok((rows.len(), chunks))
+    };
+    // Row groups are encoded a batch at a time (one per thread, so no
+    // thread waits on the widest column), and each batch is written to the
+    // file while the next is encoded.
+    let append = |writer: &mut SerializedFileWriter<_>,
+                  groups: Vec<(usize, Vec<ArrowColumnChunk>)>|
+     -> Result<()> {
+        for (rows, chunks) in groups {
+            let mut group = writer.next_row_group().map_err(|e| encode_err(target, e))?;
+            for chunk in chunks {
+                chunk
+                    .append_to_row_group(&mut group)
+                    .map_err(|e| encode_err(target, e))?;
+            }
+            group.close().map_err(|e| encode_err(target, e))?;
+            progress.advance(rows as u64);
         }
-        group.close().map_err(|e| encode_err(target, e))?;
-        progress.advance(rows.len() as u64);
+        Ok(())
+    };
+    let starts: Vec<usize> = (0..table.len()).step_by(opts.row_group_size).collect();
+    let batch = rayon::current_num_threads().max(1);
+    let mut pending = Vec::new();
+    for (b, group_starts) in starts.chunks(batch).enumerate() {
+        let done = std::mem::take(&mut pending);
+        let (encoded, written) = rayon::join(
+            || {
+                group_starts
+                    .par_iter()
+                    .enumerate()
+                    .map(|(k, &start)| encode_group(b * batch + k, start))
+                    .collect::<Result<Vec<_>>>()
+            },
+            || append(&mut writer, done),
+        );
+        written?;
+        pending = encoded?;
     }
+    append(&mut writer, pending)?;
+    let count = table.len() as u64;
+    drop(table);
     let sink = writer.into_inner().map_err(|e| encode_err(target, e))?;
     let (buf, size, checksum) = sink.finish().map_err(|e| ConvertError::output(target, e))?;
     // No fsync (as the COG writer): the rename in commit() is what makes
@@ -612,7 +520,7 @@ pub fn write_geoparquet(
             format: Format::Geoparquet,
             size,
             checksum,
-            feature_count: features.len() as u64,
+            feature_count: count,
             geometry_types: labels_without_m(&s.types),
             extent: s.extent,
             notes,

@@ -17,11 +17,13 @@ pub mod flatgeobuf;
 pub mod geoparquet;
 pub mod hilbert;
 pub mod source;
+pub mod table;
 pub mod wkb;
 
 pub use flatgeobuf::{write_flatgeobuf, FlatGeobufOptions};
 pub use geoparquet::{write_geoparquet, GeoParquetOptions, GeometryEncoding};
-pub use source::{Feature, Field, FieldKind, Value, VectorSource};
+pub use source::{Feature, Field, FieldKind, Rows, Value, VectorSource};
+pub use table::{Table, TableBuilder};
 
 use crate::error::{ConvertError, Result};
 use arco_core::{ColumnRecord, Format, Record, VectorRecord};
@@ -44,12 +46,16 @@ pub(crate) struct Survey {
     pub empties: usize,
 }
 
-/// Boxes and types of all geometries, in parallel.
-pub(crate) fn survey(src: &VectorSource, features: &[Feature]) -> Result<Survey> {
-    let per: Vec<(Option<[f64; 4]>, Option<GeomType>)> = features
-        .par_iter()
-        .enumerate()
-        .map(|(i, f)| match &f.geometry {
+/// Boxes and types of the `n` geometries `geometry(i)` (`None` when
+/// null), in parallel.
+pub(crate) fn survey<'a>(
+    src: &VectorSource,
+    n: usize,
+    geometry: impl Fn(usize) -> Option<&'a [u8]> + Sync,
+) -> Result<Survey> {
+    let per: Vec<(Option<[f64; 4]>, Option<GeomType>)> = (0..n)
+        .into_par_iter()
+        .map(|i| match geometry(i) {
             None => Ok((None, None)),
             Some(g) => {
                 let bad = |e: wkb::WkbError| ConvertError::VectorRead {
@@ -89,8 +95,8 @@ pub(crate) fn survey(src: &VectorSource, features: &[Feature]) -> Result<Survey>
 }
 
 /// Refuses an empty layer before anything is written.
-pub(crate) fn ensure_features(src: &VectorSource, features: &[Feature]) -> Result<()> {
-    if features.is_empty() {
+pub(crate) fn ensure_features(src: &VectorSource, count: usize) -> Result<()> {
+    if count == 0 {
         return Err(ConvertError::EmptyLayer {
             path: src.path.display().to_string(),
             layer: src.layer.clone(),

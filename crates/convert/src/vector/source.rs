@@ -11,7 +11,7 @@ use arco_core::{CrsRecord, NoProgress, Progress};
 use gdal::vector::LayerAccess;
 use gdal::{Dataset, DatasetOptions, GdalOpenFlags};
 use rayon::prelude::*;
-use std::ffi::{c_char, c_int, CStr};
+use std::ffi::{c_int, CStr};
 use std::path::{Path, PathBuf};
 
 /// Attribute types arco carries from input to output.
@@ -347,16 +347,26 @@ impl VectorSource {
     }
 
     /// [`VectorSource::read`] with a progress hook (one step per feature).
-    ///
-    /// A large GeoPackage is read by several threads, each with its own
-    /// connection and a range of feature ids (OGR reads are single-threaded
-    /// per dataset); the ranges are concatenated in id order, so the result
-    /// is the same as one sequential read.
     pub fn read_with_progress(
         &self,
         reproject_to_epsg: Option<u32>,
         progress: &dyn Progress,
     ) -> Result<Vec<Feature>> {
+        self.read_into::<Vec<Feature>>(reproject_to_epsg, progress)
+    }
+
+    /// Reads every feature into `R` (one owned [`Feature`] each, or a
+    /// columnar [`Table`](super::table::Table)).
+    ///
+    /// A large GeoPackage is read by several threads, each with its own
+    /// connection and a range of feature ids (OGR reads are single-threaded
+    /// per dataset); the ranges are concatenated in id order, so the result
+    /// is the same as one sequential read.
+    pub fn read_into<R: Rows>(
+        &self,
+        reproject_to_epsg: Option<u32>,
+        progress: &dyn Progress,
+    ) -> Result<R::Done> {
         let total = self.feature_count.unwrap_or(0);
         progress.start(&format!("reading {}", self.layer), total);
         let out = match self.fid_ranges()? {
@@ -365,25 +375,21 @@ impl VectorSource {
                     .par_iter()
                     .map(|(a, b)| {
                         let filter = format!("\"{fid}\" >= {a} AND \"{fid}\" < {b}");
-                        self.read_part(Some(&filter), reproject_to_epsg, progress)
+                        self.read_part::<R>(Some(&filter), reproject_to_epsg, progress)
                     })
                     .collect::<Result<Vec<_>>>()?;
-                let mut out = Vec::with_capacity(parts.iter().map(Vec::len).sum());
-                for p in parts {
-                    out.extend(p);
-                }
-                out
+                R::concat(parts)
             }
-            None => self.read_part(None, reproject_to_epsg, progress)?,
+            None => self.read_part::<R>(None, reproject_to_epsg, progress)?,
         };
         // Some drivers (FlatGeobuf) stop silently at a truncated feature:
         // fewer features than the header promised is a broken file too.
-        if let Some(n) = self.feature_count.filter(|&n| (out.len() as u64) < n) {
+        let read = R::count(&out);
+        if let Some(n) = self.feature_count.filter(|&n| (read as u64) < n) {
             return Err(ConvertError::VectorRead {
                 path: self.path.display().to_string(),
                 reason: format!(
-                    "reading stopped after {} of {n} features; the file is truncated or corrupt, re-export or re-download it",
-                    out.len()
+                    "reading stopped after {read} of {n} features; the file is truncated or corrupt, re-export or re-download it"
                 ),
             });
         }
@@ -393,7 +399,7 @@ impl VectorSource {
 
     /// For a GeoPackage worth splitting: its FID column and one id range
     /// per worker thread.
-    fn fid_ranges(&self) -> Result<Option<FidRanges>> {
+    pub(crate) fn fid_ranges(&self) -> Result<Option<FidRanges>> {
         let threads = rayon::current_num_threads();
         if self.driver != "GPKG" || threads < 2 || self.feature_count.unwrap_or(0) < 50_000 {
             return Ok(None);
@@ -437,12 +443,12 @@ impl VectorSource {
 
     /// Reads the features passing `filter` (all when `None`) in one pass.
     #[allow(unsafe_code)]
-    fn read_part(
+    fn read_part<R: Rows>(
         &self,
         filter: Option<&str>,
         reproject_to_epsg: Option<u32>,
         progress: &dyn Progress,
-    ) -> Result<Vec<Feature>> {
+    ) -> Result<R::Done> {
         let ds = open_dataset(&self.path)?;
         let mut lyr = pick_layer(&ds, &self.path, Some(&self.layer))?;
         if let Some(f) = filter {
@@ -452,8 +458,8 @@ impl VectorSource {
             None => None,
             Some(epsg) => Some(self.transform_to(&lyr, epsg)?),
         };
-        let mut out = Vec::new();
-        let n_fields = self.fields.len();
+        let mut out = R::with_fields(&self.fields);
+        let mut wkb = Vec::new();
         // SAFETY: the layer handle lives as long as `ds`; each feature
         // returned by GetNextFeature is ours and destroyed below; the
         // geometry is owned by its feature; buffers passed to GDAL are sized
@@ -468,23 +474,19 @@ impl VectorSource {
                 if f.is_null() {
                     break;
                 }
-                let geometry = read_geometry(f, ct).map_err(|reason| ConvertError::VectorRead {
-                    path: self.path.display().to_string(),
-                    reason: format!("feature {}: {reason}", out.len()),
-                });
-                let geometry = match geometry {
-                    Ok(g) => g,
-                    Err(e) => {
+                wkb.clear();
+                let geometry = match read_geometry(f, ct, &mut wkb) {
+                    Ok(present) => present.then_some(wkb.as_slice()),
+                    Err(reason) => {
                         gdal_sys::OGR_F_Destroy(f);
-                        return Err(e);
+                        return Err(ConvertError::VectorRead {
+                            path: self.path.display().to_string(),
+                            reason: format!("feature {}: {reason}", out.len()),
+                        });
                     }
                 };
-                let mut values = Vec::with_capacity(n_fields);
-                for (i, field) in self.fields.iter().enumerate() {
-                    values.push(read_value(f, i as c_int, field.kind));
-                }
+                out.push(f, &self.fields, geometry);
                 gdal_sys::OGR_F_Destroy(f);
-                out.push(Feature { geometry, values });
                 if out.len() % 4096 == 0 {
                     progress.advance(4096);
                 }
@@ -504,7 +506,7 @@ impl VectorSource {
                 });
             }
         }
-        Ok(out)
+        Ok(out.finish())
     }
 
     fn transform_to(
@@ -532,16 +534,18 @@ impl VectorSource {
     }
 }
 
-/// The feature's geometry as ISO WKB: curves linearised, reprojected when
-/// a transformation is given; checked to be a simple-features type.
+/// Appends the feature's geometry to `buf` as ISO WKB: curves linearised,
+/// reprojected when a transformation is given; checked to be a
+/// simple-features type. False for a null geometry (nothing appended).
 #[allow(unsafe_code)]
 unsafe fn read_geometry(
     f: gdal_sys::OGRFeatureH,
     ct: Option<gdal_sys::OGRCoordinateTransformationH>,
-) -> std::result::Result<Option<Vec<u8>>, String> {
+    buf: &mut Vec<u8>,
+) -> std::result::Result<bool, String> {
     let g = gdal_sys::OGR_F_GetGeometryRef(f);
     if g.is_null() {
-        return Ok(None);
+        return Ok(false);
     }
     // Curves (GeoPackage, GML) become their linear approximation; the
     // copy is ours to destroy.
@@ -561,112 +565,227 @@ unsafe fn read_geometry(
             );
         }
     }
-    let size = gdal_sys::OGR_G_WkbSize(g);
-    let mut buf = vec![0u8; size.max(0) as usize];
-    let rc = gdal_sys::OGR_G_ExportToIsoWkb(g, gdal_sys::OGRwkbByteOrder::wkbNDR, buf.as_mut_ptr());
+    let size = gdal_sys::OGR_G_WkbSize(g).max(0) as usize;
+    let start = buf.len();
+    buf.resize(start + size, 0);
+    let rc = gdal_sys::OGR_G_ExportToIsoWkb(
+        g,
+        gdal_sys::OGRwkbByteOrder::wkbNDR,
+        buf[start..].as_mut_ptr(),
+    );
     if !linear.is_null() {
         gdal_sys::OGR_G_DestroyGeometry(linear);
     }
     if rc != 0 {
         return Err("OGR cannot export the geometry as WKB".into());
     }
-    super::wkb::geom_type(&buf).map_err(|e| {
+    super::wkb::geom_type(&buf[start..]).map_err(|e| {
         format!("{e}; arco handles points, lines, polygons, their multi forms and collections")
     })?;
-    Ok(Some(buf))
+    Ok(true)
+}
+
+/// Where read features go: owned [`Feature`]s, or columns
+/// ([`TableBuilder`](super::table::TableBuilder)).
+#[allow(unsafe_code)]
+pub trait Rows: Send + Sized {
+    /// What a finished reader yields.
+    type Done: Send;
+    /// An empty set for features with `fields`.
+    fn with_fields(fields: &[Field]) -> Self;
+    /// Features held.
+    fn len(&self) -> usize;
+    /// True when no feature is held.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Appends the feature `f`: its values in `fields` order and its
+    /// geometry (ISO WKB, `None` when null).
+    ///
+    /// # Safety
+    /// `f` must be a live OGR feature of the layer `fields` describe.
+    unsafe fn push(&mut self, f: gdal_sys::OGRFeatureH, fields: &[Field], geometry: Option<&[u8]>);
+    /// The features read.
+    fn finish(self) -> Self::Done;
+    /// Parts read side by side, joined in order.
+    fn concat(parts: Vec<Self::Done>) -> Self::Done;
+    /// Features in a finished set.
+    fn count(done: &Self::Done) -> usize;
+}
+
+impl Rows for Vec<Feature> {
+    type Done = Vec<Feature>;
+    fn with_fields(_: &[Field]) -> Self {
+        Vec::new()
+    }
+    fn len(&self) -> usize {
+        self.len()
+    }
+    #[allow(unsafe_code)]
+    unsafe fn push(&mut self, f: gdal_sys::OGRFeatureH, fields: &[Field], geometry: Option<&[u8]>) {
+        let values = fields
+            .iter()
+            .enumerate()
+            .map(|(i, field)| read_value(f, i as c_int, field.kind))
+            .collect();
+        self.push(Feature {
+            geometry: geometry.map(<[u8]>::to_vec),
+            values,
+        });
+    }
+    fn finish(self) -> Self {
+        self
+    }
+    fn concat(parts: Vec<Self>) -> Self {
+        let mut out = Vec::with_capacity(parts.iter().map(Vec::len).sum());
+        for p in parts {
+            out.extend(p);
+        }
+        out
+    }
+    fn count(done: &Self) -> usize {
+        done.len()
+    }
+}
+
+/// True when field `i` of `f` holds a value.
+#[allow(unsafe_code)]
+pub(crate) unsafe fn is_set(f: gdal_sys::OGRFeatureH, i: c_int) -> bool {
+    gdal_sys::OGR_F_IsFieldSetAndNotNull(f, i) != 0
+}
+
+/// Field `i` of `f` as text, borrowed from the feature.
+#[allow(unsafe_code)]
+pub(crate) unsafe fn read_str<'a>(f: gdal_sys::OGRFeatureH, i: c_int) -> std::borrow::Cow<'a, str> {
+    let p = gdal_sys::OGR_F_GetFieldAsString(f, i);
+    if p.is_null() {
+        std::borrow::Cow::Borrowed("")
+    } else {
+        CStr::from_ptr(p).to_string_lossy()
+    }
+}
+
+/// Field `i` of `f` as days since 1970-01-01 (`date_only`) or as UTC
+/// milliseconds since the epoch; `None` when OGR cannot read it as a date.
+#[allow(unsafe_code)]
+pub(crate) unsafe fn read_time(f: gdal_sys::OGRFeatureH, i: c_int, date_only: bool) -> Option<i64> {
+    let (mut y, mut mo, mut d, mut h, mut mi, mut tz) = (0, 0, 0, 0, 0, 0);
+    let mut s: f32 = 0.0;
+    let ok = gdal_sys::OGR_F_GetFieldAsDateTimeEx(
+        f,
+        i,
+        &raw mut y,
+        &raw mut mo,
+        &raw mut d,
+        &raw mut h,
+        &raw mut mi,
+        &raw mut s,
+        &raw mut tz,
+    );
+    if ok == 0 {
+        return None;
+    }
+    let date = chrono::NaiveDate::from_ymd_opt(y, mo as u32, d as u32)?;
+    let days = (date - chrono::NaiveDate::from_ymd_opt(1970, 1, 1)?).num_days();
+    if date_only {
+        return Some(days);
+    }
+    let ms_of_day =
+        i64::from(h) * 3_600_000 + i64::from(mi) * 60_000 + (f64::from(s) * 1000.0).round() as i64;
+    // OGR's TZFlag: 100 is UTC, each step of 1 is 15 minutes from it; 0
+    // (unknown) and 1 (local) are taken as UTC.
+    let offset_ms = if tz > 1 {
+        i64::from(tz - 100) * 15 * 60_000
+    } else {
+        0
+    };
+    Some(days * 86_400_000 + ms_of_day - offset_ms)
+}
+
+/// Field `i` of `f` as a list of 32-bit integers, borrowed from the feature.
+#[allow(unsafe_code)]
+pub(crate) unsafe fn read_int_list<'a>(f: gdal_sys::OGRFeatureH, i: c_int) -> &'a [c_int] {
+    let mut n = 0;
+    slice(gdal_sys::OGR_F_GetFieldAsIntegerList(f, i, &raw mut n), n)
+}
+
+/// Field `i` of `f` as a list of 64-bit integers, borrowed from the feature.
+#[allow(unsafe_code)]
+pub(crate) unsafe fn read_int64_list<'a>(f: gdal_sys::OGRFeatureH, i: c_int) -> &'a [i64] {
+    let mut n = 0;
+    slice(gdal_sys::OGR_F_GetFieldAsInteger64List(f, i, &raw mut n), n)
+}
+
+/// Field `i` of `f` as a list of doubles, borrowed from the feature.
+#[allow(unsafe_code)]
+pub(crate) unsafe fn read_double_list<'a>(f: gdal_sys::OGRFeatureH, i: c_int) -> &'a [f64] {
+    let mut n = 0;
+    slice(gdal_sys::OGR_F_GetFieldAsDoubleList(f, i, &raw mut n), n)
+}
+
+/// Field `i` of `f` as a list of strings.
+#[allow(unsafe_code)]
+pub(crate) unsafe fn read_string_list<'a>(
+    f: gdal_sys::OGRFeatureH,
+    i: c_int,
+) -> Vec<std::borrow::Cow<'a, str>> {
+    let p = gdal_sys::OGR_F_GetFieldAsStringList(f, i);
+    let mut items = Vec::new();
+    if !p.is_null() {
+        let mut k = 0;
+        while !(*p.add(k)).is_null() {
+            items.push(CStr::from_ptr(*p.add(k)).to_string_lossy());
+            k += 1;
+        }
+    }
+    items
+}
+
+/// Field `i` of `f` as bytes, borrowed from the feature.
+#[allow(unsafe_code)]
+pub(crate) unsafe fn read_binary<'a>(f: gdal_sys::OGRFeatureH, i: c_int) -> &'a [u8] {
+    let mut n = 0;
+    slice(gdal_sys::OGR_F_GetFieldAsBinary(f, i, &raw mut n), n)
 }
 
 #[allow(unsafe_code)]
 unsafe fn read_value(f: gdal_sys::OGRFeatureH, i: c_int, kind: FieldKind) -> Value {
-    if gdal_sys::OGR_F_IsFieldSetAndNotNull(f, i) == 0 {
+    if !is_set(f, i) {
         return Value::Null;
     }
-    let string = |p: *const c_char| -> String {
-        if p.is_null() {
-            String::new()
-        } else {
-            CStr::from_ptr(p).to_string_lossy().into_owned()
-        }
-    };
     match kind {
         FieldKind::Int32 => Value::Int(i64::from(gdal_sys::OGR_F_GetFieldAsInteger(f, i))),
         FieldKind::Int64 => Value::Int(gdal_sys::OGR_F_GetFieldAsInteger64(f, i)),
         FieldKind::Float64 => Value::Float(gdal_sys::OGR_F_GetFieldAsDouble(f, i)),
         FieldKind::Bool => Value::Bool(gdal_sys::OGR_F_GetFieldAsInteger(f, i) != 0),
-        FieldKind::String => Value::String(string(gdal_sys::OGR_F_GetFieldAsString(f, i))),
-        FieldKind::Date | FieldKind::DateTime => {
-            let (mut y, mut mo, mut d, mut h, mut mi, mut tz) = (0, 0, 0, 0, 0, 0);
-            let mut s: f32 = 0.0;
-            let ok = gdal_sys::OGR_F_GetFieldAsDateTimeEx(
-                f,
-                i,
-                &raw mut y,
-                &raw mut mo,
-                &raw mut d,
-                &raw mut h,
-                &raw mut mi,
-                &raw mut s,
-                &raw mut tz,
-            );
-            if ok == 0 {
-                return Value::Null;
-            }
-            let Some(date) = chrono::NaiveDate::from_ymd_opt(y, mo as u32, d as u32) else {
-                return Value::Null;
-            };
-            let days = (date - chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap()).num_days();
-            if kind == FieldKind::Date {
-                return Value::Date(days as i32);
-            }
-            let ms_of_day = i64::from(h) * 3_600_000
-                + i64::from(mi) * 60_000
-                + (f64::from(s) * 1000.0).round() as i64;
-            // OGR's TZFlag: 100 is UTC, each step of 1 is 15 minutes from
-            // it; 0 (unknown) and 1 (local) are taken as UTC.
-            let offset_ms = if tz > 1 {
-                i64::from(tz - 100) * 15 * 60_000
-            } else {
-                0
-            };
-            Value::DateTime(days * 86_400_000 + ms_of_day - offset_ms)
-        }
-        FieldKind::Int32List => {
-            let mut n = 0;
-            let p = gdal_sys::OGR_F_GetFieldAsIntegerList(f, i, &raw mut n);
-            Value::List(
-                slice(p, n)
-                    .iter()
-                    .map(|&v| Value::Int(i64::from(v)))
-                    .collect(),
-            )
-        }
-        FieldKind::Int64List => {
-            let mut n = 0;
-            let p = gdal_sys::OGR_F_GetFieldAsInteger64List(f, i, &raw mut n);
-            Value::List(slice(p, n).iter().map(|&v| Value::Int(v)).collect())
-        }
-        FieldKind::Float64List => {
-            let mut n = 0;
-            let p = gdal_sys::OGR_F_GetFieldAsDoubleList(f, i, &raw mut n);
-            Value::List(slice(p, n).iter().map(|&v| Value::Float(v)).collect())
-        }
-        FieldKind::StringList => {
-            let p = gdal_sys::OGR_F_GetFieldAsStringList(f, i);
-            let mut items = Vec::new();
-            if !p.is_null() {
-                let mut k = 0;
-                while !(*p.add(k)).is_null() {
-                    items.push(Value::String(string(*p.add(k))));
-                    k += 1;
-                }
-            }
-            Value::List(items)
-        }
-        FieldKind::Binary => {
-            let mut n = 0;
-            let p = gdal_sys::OGR_F_GetFieldAsBinary(f, i, &raw mut n);
-            Value::Binary(slice(p, n).to_vec())
-        }
+        FieldKind::String => Value::String(read_str(f, i).into_owned()),
+        FieldKind::Date => read_time(f, i, true).map_or(Value::Null, |d| Value::Date(d as i32)),
+        FieldKind::DateTime => read_time(f, i, false).map_or(Value::Null, Value::DateTime),
+        FieldKind::Int32List => Value::List(
+            read_int_list(f, i)
+                .iter()
+                .map(|&v| Value::Int(i64::from(v)))
+                .collect(),
+        ),
+        FieldKind::Int64List => Value::List(
+            read_int64_list(f, i)
+                .iter()
+                .map(|&v| Value::Int(v))
+                .collect(),
+        ),
+        FieldKind::Float64List => Value::List(
+            read_double_list(f, i)
+                .iter()
+                .map(|&v| Value::Float(v))
+                .collect(),
+        ),
+        FieldKind::StringList => Value::List(
+            read_string_list(f, i)
+                .into_iter()
+                .map(|s| Value::String(s.into_owned()))
+                .collect(),
+        ),
+        FieldKind::Binary => Value::Binary(read_binary(f, i).to_vec()),
     }
 }
 
