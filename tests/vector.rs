@@ -311,6 +311,43 @@ fn every_input_format_round_trips_to_flatgeobuf_with_index_queries() {
 }
 
 #[test]
+fn several_inputs_to_a_directory_give_one_complete_file_each() {
+    // Only the first source keeps the dataset it was checked with; the
+    // others are opened again to be read. Every output must be whole.
+    let inputs = [
+        vector_sample("states.geojson"),
+        vector_sample("countries.fgb"),
+        input("lines.shp"),
+    ];
+    let count = |p: &Path| -> u64 {
+        let ds = gdal::Dataset::open(p).unwrap();
+        let n = ds.layer(0).unwrap().feature_count();
+        n
+    };
+    for (to, ext) in [("geoparquet", "parquet"), ("flatgeobuf", "fgb")] {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("product");
+        let mut args = vec!["convert", "--to", to, "-o", out.to_str().unwrap(), "--json"];
+        args.extend(inputs.iter().map(String::as_str));
+        let o = arco(&args);
+        assert_ok(&o, &format!("convert three inputs to {to}"));
+        let s: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        let outputs = s["outputs"].as_array().unwrap();
+        assert_eq!(outputs.len(), 3);
+        for (src, rec) in inputs.iter().zip(outputs) {
+            let want = count(Path::new(src));
+            assert!(want > 0, "{src}");
+            assert_eq!(rec["vector"]["feature_count"], want, "{src} to {to}");
+            let stem = Path::new(src).file_stem().unwrap().to_str().unwrap();
+            let file = out.join(format!("{stem}.{ext}"));
+            if ext == "fgb" {
+                assert_eq!(count(&file), want, "{}", file.display());
+            }
+        }
+    }
+}
+
+#[test]
 fn flatgeobuf_keeps_z_and_m_as_gdal_reads_them() {
     for (layer, wkt_start, label) in [
         ("polyzm", "POLYGON ZM ((0 0 1 2,", "Polygon ZM"),

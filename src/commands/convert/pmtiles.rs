@@ -35,7 +35,7 @@ pub fn validate_output_kind(output: &Path) -> anyhow::Result<()> {
 }
 
 enum Input {
-    Vector(VectorSource),
+    Vector(Box<VectorSource>),
     Raster(Box<RasterSource>),
 }
 
@@ -51,10 +51,10 @@ fn open_input(input: &str, args: &ConvertArgs) -> anyhow::Result<Input> {
             _ => path.exists() && has_ext(path, VECTOR_EXTS),
         };
         if vector {
-            return Ok(Input::Vector(VectorSource::open(
+            return Ok(Input::Vector(Box::new(VectorSource::open(
                 path,
                 args.layer.as_deref(),
-            )?));
+            )?)));
         }
     }
     Ok(Input::Raster(Box::new(RasterSource::inspect(
@@ -93,7 +93,16 @@ pub fn run(args: &ConvertArgs, printer: &Printer, started: Instant) -> anyhow::R
     let inputs = args
         .inputs
         .iter()
-        .map(|i| open_input(i, args))
+        .enumerate()
+        .map(|(k, i)| {
+            let input = open_input(i, args)?;
+            // Only the first keeps its vector dataset open: many inputs
+            // must not hold as many open files.
+            if let (Input::Vector(src), true) = (&input, k > 0) {
+                src.release();
+            }
+            Ok(input)
+        })
         .collect::<anyhow::Result<Vec<_>>>()?;
     let targets: Vec<PathBuf> = if single {
         vec![args.output.clone()]

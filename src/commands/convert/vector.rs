@@ -64,8 +64,17 @@ pub fn run(
     let sources = args
         .inputs
         .iter()
-        .map(|i| VectorSource::open(Path::new(i), args.layer.as_deref()))
-        .collect::<Result<Vec<_>, _>>()?;
+        .enumerate()
+        .map(|(k, i)| {
+            let src = VectorSource::open(Path::new(i), args.layer.as_deref())?;
+            // Only the first keeps its dataset open for reading: hundreds of
+            // inputs must not hold hundreds of open files.
+            if k > 0 {
+                src.release();
+            }
+            Ok(src)
+        })
+        .collect::<Result<Vec<_>, arco_convert::ConvertError>>()?;
     let targets: Vec<PathBuf> = if single {
         vec![args.output.clone()]
     } else {

@@ -13,6 +13,7 @@ use gdal::{Dataset, DatasetOptions, GdalOpenFlags};
 use rayon::prelude::*;
 use std::ffi::{c_int, CStr};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 /// Attribute types arco carries from input to output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -133,6 +134,9 @@ pub struct VectorSource {
     pub feature_count: Option<u64>,
     /// OGR driver short name (`GPKG`, `ESRI Shapefile`, `GeoJSON`...).
     pub driver: String,
+    /// The dataset opened by [`VectorSource::open`], kept for the first
+    /// read: some drivers (GeoJSON) parse the whole file when opening.
+    opened: Arc<Mutex<Option<Dataset>>>,
 }
 
 fn is_csv(path: &Path) -> bool {
@@ -330,15 +334,26 @@ impl VectorSource {
             None => None,
         };
         let fields = field_kinds(&lyr);
+        let feature_count = lyr.try_feature_count();
         Ok(VectorSource {
             path: path.to_path_buf(),
             layer: name,
             crs,
             fields,
             geometry_column,
-            feature_count: lyr.try_feature_count(),
+            feature_count,
             driver: ds.driver().short_name(),
+            opened: Arc::new(Mutex::new(Some(ds))),
         })
+    }
+
+    /// Closes the dataset kept from [`VectorSource::open`]; a later read
+    /// opens the file again. For holding many sources without as many
+    /// open files.
+    pub fn release(&self) {
+        if let Ok(mut kept) = self.opened.lock() {
+            kept.take();
+        }
     }
 
     /// Reads every feature, reprojected to `EPSG:<code>` when asked.
@@ -449,7 +464,11 @@ impl VectorSource {
         reproject_to_epsg: Option<u32>,
         progress: &dyn Progress,
     ) -> Result<R::Done> {
-        let ds = open_dataset(&self.path)?;
+        let kept = self.opened.lock().ok().and_then(|mut d| d.take());
+        let ds = match kept {
+            Some(ds) => ds,
+            None => open_dataset(&self.path)?,
+        };
         let mut lyr = pick_layer(&ds, &self.path, Some(&self.layer))?;
         if let Some(f) = filter {
             lyr.set_attribute_filter(f)?;
