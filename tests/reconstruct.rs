@@ -339,6 +339,34 @@ fn bad_series_exit_2_and_leave_nothing() {
         "23",
     ];
     check(args, "--sg window");
+    // Codecs that do not fit the outputs asked for.
+    let three = [&b13[0], &b13[1], &b13[2]].map(String::as_str);
+    let with = |extra: &[&'static str]| -> Vec<String> {
+        let mut v: Vec<String> = vec!["reconstruct".into()];
+        v.extend(three.iter().map(ToString::to_string));
+        v.extend(["-o".into(), o_str.clone(), "--season".into(), "3".into()]);
+        v.extend(extra.iter().map(ToString::to_string));
+        v
+    };
+    for (extra, needle) in [
+        (&["--compress", "lz4"][..], "COG takes zstd"),
+        (&["--compress", "webp"][..], "lossy"),
+        (
+            &["--compress", "deflate", "--to", "geozarr"][..],
+            "cubes take zstd",
+        ),
+        (
+            &["--compress", "lz4", "--to", "geozarr", "--level", "12"][..],
+            "0..=9",
+        ),
+        (
+            &["--compress", "none", "--to", "geozarr", "--level", "1"][..],
+            "no levels",
+        ),
+    ] {
+        let v = with(extra);
+        check(v.iter().map(String::as_str).collect(), needle);
+    }
 }
 
 #[test]
@@ -555,6 +583,47 @@ fn cubes_written_region_by_region_equal_the_cubes_written_from_frames() {
             );
         }
     }
+    // The fastest codec: the same values as the frames path's COGs, read
+    // through xarray (blosc with LZ4 is numcodecs' own).
+    let l = dir.path().join("lz4");
+    let o = arco(&[
+        "reconstruct",
+        cube.to_str().unwrap(),
+        "-o",
+        l.to_str().unwrap(),
+        "--to",
+        "geozarr",
+        "--season",
+        "12",
+        "--compress",
+        "lz4",
+        "--json",
+    ]);
+    assert_ok(&o, "reconstruct --compress lz4");
+    let sl: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(sl["bands"], sb["bands"], "the same counts with lz4");
+    let lz4_arrays = tree(&l.join("b.zarr"))
+        .iter()
+        .filter(|(k, v)| k.ends_with("zarr.json") && String::from_utf8_lossy(v).contains("\"lz4\""))
+        .count();
+    assert!(lz4_arrays >= 2, "data arrays of both levels say blosc/lz4");
+    let cogs: Vec<&str> = sb["outputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| {
+            r["role"] == "data"
+                && Path::new(r["path"].as_str().unwrap())
+                    .extension()
+                    .is_some_and(|e| e == "tif")
+        })
+        .map(|r| r["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(cogs.len(), 12);
+    let store = l.join("b.zarr");
+    let mut check = vec![store.to_str().unwrap(), "--reference"];
+    check.extend(cogs);
+    assert_ok(&py("check_zarr.py", &check), "xarray reads the lz4 cube");
     assert!(sa["bands"][0]["unfillable"].as_u64().unwrap() >= 40 * 600 * 12);
     assert!(sa["bands"][0]["filled"].as_u64().unwrap() > 1_000_000);
     for cube in ["b.zarr", "b_quality.zarr"] {

@@ -129,7 +129,8 @@ pub struct ConvertArgs {
     pub categorical: bool,
 
     /// Compression: zstd, deflate, lzw, webp, jpeg or none for COG (webp and
-    /// jpeg are lossy and 8-bit, written by GDAL); zstd, blosc or none for GeoZarr.
+    /// jpeg are lossy and 8-bit, written by GDAL); zstd, blosc, lz4 (blosc with
+    /// LZ4: fastest) or none for GeoZarr.
     #[arg(
         long,
         default_value = "zstd",

@@ -94,7 +94,7 @@ fn codecs(
     };
     Ok(match plan.codec {
         ZarrCodec::Zstd => vec![Arc::new(ZstdCodec::new(plan.level, false))],
-        ZarrCodec::Blosc => {
+        ZarrCodec::Blosc | ZarrCodec::Lz4 => {
             let clevel = BloscCompressionLevel::try_from(plan.level as u8).map_err(|l| {
                 invalid(
                     "--level",
@@ -107,7 +107,12 @@ fn codecs(
             } else {
                 BloscShuffleMode::Shuffle
             };
-            let codec = BloscCodec::new(BloscCompressor::Zstd, clevel, None, shuffle, Some(size))
+            let inner = if plan.codec == ZarrCodec::Lz4 {
+                BloscCompressor::LZ4
+            } else {
+                BloscCompressor::Zstd
+            };
+            let codec = BloscCodec::new(inner, clevel, None, shuffle, Some(size))
                 .map_err(|e| zarr_err(target, "blosc codec", e))?;
             vec![Arc::new(codec)]
         }

@@ -498,7 +498,7 @@ fn options_are_checked_with_clear_messages() {
     assert_eq!("blosc".parse::<ZarrCodec>().unwrap(), ZarrCodec::Blosc);
     assert_eq!(
         "lzw".parse::<ZarrCodec>().unwrap_err(),
-        "unknown Zarr compression 'lzw' (use zstd, blosc or none)"
+        "unknown Zarr compression 'lzw' (use zstd, blosc, lz4 or none)"
     );
 }
 
