@@ -554,20 +554,22 @@ fn cubes_written_region_by_region_equal_the_cubes_written_from_frames() {
     conv.extend(inputs.iter().map(String::as_str));
     conv.extend(["-o", cube.to_str().unwrap(), "--quiet"]);
     assert_ok(&arco(&conv), "rasters to a cube");
+    // The cube reconstructed into `out` with `extra` options: the summary.
+    let from_cube = |out: &Path, extra: &[&str]| -> serde_json::Value {
+        let mut args = vec![
+            "reconstruct",
+            cube.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ];
+        args.extend(["--to", "geozarr", "--season", "12", "--json"]);
+        args.extend(extra);
+        let o = arco(&args);
+        assert_ok(&o, &format!("reconstruct from the cube {extra:?}"));
+        serde_json::from_slice(&o.stdout).unwrap()
+    };
     let c = dir.path().join("from_cube");
-    let o = arco(&[
-        "reconstruct",
-        cube.to_str().unwrap(),
-        "-o",
-        c.to_str().unwrap(),
-        "--to",
-        "geozarr",
-        "--season",
-        "12",
-        "--json",
-    ]);
-    assert_ok(&o, "reconstruct from the cube");
-    let sc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let sc = from_cube(&c, &[]);
     assert_eq!(sc["bands"], sb["bands"], "the same counts from the cube");
     for cube in ["b.zarr", "b_quality.zarr"] {
         let (tc, tb) = (tree(&c.join(cube)), tree(&b.join(cube)));
@@ -586,21 +588,7 @@ fn cubes_written_region_by_region_equal_the_cubes_written_from_frames() {
     // The fastest codec: the same values as the frames path's COGs, read
     // through xarray (blosc with LZ4 is numcodecs' own).
     let l = dir.path().join("lz4");
-    let o = arco(&[
-        "reconstruct",
-        cube.to_str().unwrap(),
-        "-o",
-        l.to_str().unwrap(),
-        "--to",
-        "geozarr",
-        "--season",
-        "12",
-        "--compress",
-        "lz4",
-        "--json",
-    ]);
-    assert_ok(&o, "reconstruct --compress lz4");
-    let sl: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let sl = from_cube(&l, &["--compress", "lz4"]);
     assert_eq!(sl["bands"], sb["bands"], "the same counts with lz4");
     let lz4_arrays = tree(&l.join("b.zarr"))
         .iter()
