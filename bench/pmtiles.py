@@ -79,7 +79,7 @@ def main():
     ap.add_argument("--minzoom", type=int, default=0)
     ap.add_argument("--maxzoom", type=int, default=12)
     ap.add_argument("--reps", type=int, default=3)
-    ap.add_argument("--arco", default=os.path.join(ROOT, "target", "release", "arco"))
+    ap.add_argument("--arco", default=os.path.join(os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target")), "release", "arco"))
     args = ap.parse_args()
     os.makedirs(WORK, exist_ok=True)
     inp = os.path.join(WORK, f"roads_x{args.copies}.fgb")
