@@ -28,6 +28,22 @@ fn read(path: &Path) -> Vec<f64> {
 
 /// Copies a series into `dir`, hiding a seeded 10 % of the valid samples
 /// (set to nodata). Returns the copies, the truth per date and the hidden mask.
+/// The data COGs a `--json` summary lists, in date order.
+fn data_cogs(summary: &serde_json::Value) -> Vec<&str> {
+    summary["outputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| {
+            r["role"] == "data"
+                && Path::new(r["path"].as_str().unwrap())
+                    .extension()
+                    .is_some_and(|e| e == "tif")
+        })
+        .map(|r| r["path"].as_str().unwrap())
+        .collect()
+}
+
 fn hide_ten_percent(
     series: &[PathBuf],
     dir: &Path,
@@ -201,18 +217,7 @@ fn cbers_hidden_gaps_swag_beats_linear_and_keeps_observations() {
     assert_eq!(cogs.len(), 2 * b13.len());
     let refs: Vec<&str> = cogs.iter().map(String::as_str).collect();
     assert_ok(&py("validate_cog.py", &refs), "validate reconstructed COGs");
-    let data_cogs: Vec<&str> = summary["outputs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|r| {
-            r["role"] == "data"
-                && Path::new(r["path"].as_str().unwrap())
-                    .extension()
-                    .is_some_and(|e| e == "tif")
-        })
-        .map(|r| r["path"].as_str().unwrap())
-        .collect();
+    let data_cogs = data_cogs(&summary);
     let store = out.join("CBERS-4_AWFI_022024_B13.zarr");
     let mut check = vec![store.to_str().unwrap(), "--require-gdal", "--reference"];
     check.extend(data_cogs);
@@ -595,18 +600,7 @@ fn cubes_written_region_by_region_equal_the_cubes_written_from_frames() {
         .filter(|(k, v)| k.ends_with("zarr.json") && String::from_utf8_lossy(v).contains("\"lz4\""))
         .count();
     assert!(lz4_arrays >= 2, "data arrays of both levels say blosc/lz4");
-    let cogs: Vec<&str> = sb["outputs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|r| {
-            r["role"] == "data"
-                && Path::new(r["path"].as_str().unwrap())
-                    .extension()
-                    .is_some_and(|e| e == "tif")
-        })
-        .map(|r| r["path"].as_str().unwrap())
-        .collect();
+    let cogs = data_cogs(&sb);
     assert_eq!(cogs.len(), 12);
     let store = l.join("b.zarr");
     let mut check = vec![store.to_str().unwrap(), "--reference"];
