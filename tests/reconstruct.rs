@@ -646,3 +646,91 @@ fn cubes_written_region_by_region_equal_the_cubes_written_from_frames() {
         }
     }
 }
+
+#[test]
+fn several_bands_fill_each_band_as_its_own_run_would() {
+    // Two-band rasters (CBERS B13 and B16 with gaps hidden) with --band
+    // 1,2: each band's outputs, named _b1 and _b2, equal a one-band run on
+    // that band's rasters, and the summary counts each band apart.
+    let dir = tempfile::tempdir().unwrap();
+    let cbers = shared("cbers-awfi");
+    let (d13, d16) = (dir.path().join("b13"), dir.path().join("b16"));
+    std::fs::create_dir_all(&d13).unwrap();
+    std::fs::create_dir_all(&d16).unwrap();
+    let (b13, _, _) = hide_ten_percent(&files(&cbers, "_B13_"), &d13, -9999.0, 5);
+    let (b16, _, _) = hide_ten_percent(&files(&cbers, "_B16_"), &d16, -9999.0, 6);
+    let gtiff = DriverManager::get_driver_by_name("GTiff").unwrap();
+    let mut stacks = Vec::new();
+    for (a, b) in b13.iter().zip(&b16) {
+        let src = Dataset::open(a).unwrap();
+        let (w, h) = src.raster_size();
+        let date = &a.file_stem().unwrap().to_string_lossy()[24..];
+        let path = dir.path().join(format!("awfi_{date}.tif"));
+        let mut ds = gtiff
+            .create_with_band_type::<f64, _>(&path, w, h, 2)
+            .unwrap();
+        ds.set_geo_transform(&src.geo_transform().unwrap()).unwrap();
+        ds.set_spatial_ref(&src.spatial_ref().unwrap()).unwrap();
+        for (i, one) in [a, b].into_iter().enumerate() {
+            let mut band = ds.rasterband(i + 1).unwrap();
+            band.set_no_data_value(Some(-9999.0)).unwrap();
+            band.write((0, 0), (w, h), &mut Buffer::new((w, h), read(one)))
+                .unwrap();
+        }
+        stacks.push(path);
+    }
+    let out = dir.path().join("both");
+    let (both, both_q, summary) =
+        run_and_read(&stacks, &out, &["--band", "1,2", "--to", "cog,geozarr"]);
+    let (one13, q13, s13) = run_and_read(&b13, &dir.path().join("one13"), &[]);
+    let (one16, q16, s16) = run_and_read(&b16, &dir.path().join("one16"), &[]);
+    assert_eq!(one13.len(), 14);
+    assert_eq!(both.len(), 28, "a data COG per band and date");
+    assert_eq!(both[..14], one13[..]);
+    assert_eq!(both[14..], one16[..]);
+    assert_eq!(both_q[..14], q13[..]);
+    assert_eq!(both_q[14..], q16[..]);
+    assert_ne!(one13, one16);
+    let bands = summary["bands"].as_array().unwrap();
+    assert_eq!(bands.len(), 2);
+    for (b, (entry, single)) in bands.iter().zip([&s13, &s16]).enumerate() {
+        assert_eq!(entry["band"], b + 1);
+        for k in ["observed", "filled", "unfillable", "masked"] {
+            assert_eq!(entry[k], single["bands"][0][k], "band {} {k}", b + 1);
+        }
+    }
+    let mut names: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    for want in [
+        "awfi_b1_2018-02-02.tif",
+        "awfi_b2_quality_2018-02-02.tif",
+        "awfi_b1.zarr",
+        "awfi_b2_quality.zarr",
+    ] {
+        assert!(names.iter().any(|n| n == want), "{want} not in {names:?}");
+    }
+    // One Item per band and date for the COGs, and per band for the cubes.
+    let items = names.iter().filter(|n| {
+        Path::new(n).extension().is_some_and(|e| e == "json") && *n != "collection.json"
+    });
+    assert_eq!(items.count(), 2 * 14 + 2, "{names:?}");
+    // A band the rasters do not have stops the run before anything is written.
+    let o = arco(&[
+        "reconstruct",
+        stacks[0].to_str().unwrap(),
+        stacks[1].to_str().unwrap(),
+        "--band",
+        "1,3",
+        "-o",
+        dir.path().join("bad").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", common::stderr(&o));
+    assert!(!dir
+        .path()
+        .join("bad")
+        .join("awfi_b1_2018-02-02.tif")
+        .exists());
+}

@@ -7,6 +7,9 @@
 //! window into temporary per-date frames; the frames then go through the
 //! same COG and GeoZarr writers as `arco convert`.
 
+// Hot loops inline into their AVX2 entry (`arco_core::simd::wide`).
+#![allow(clippy::inline_always)]
+
 use crate::printer::Printer;
 use anyhow::{bail, Context};
 use arco_convert::grid::{ensure_same_grid, ensure_same_pixels};
@@ -74,7 +77,7 @@ pub enum Preset {
 }
 
 /// Arguments of `arco reconstruct`.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct ReconstructArgs {
     /// Dated rasters on one grid (dates from the file names, or --dates).
     #[arg(required = true, value_name = "INPUT")]
@@ -92,9 +95,15 @@ pub struct ReconstructArgs {
     #[arg(long)]
     pub overwrite: bool,
 
-    /// Band of the inputs to reconstruct (1-based).
-    #[arg(long, default_value_t = 1, value_name = "N")]
-    pub band: usize,
+    /// Bands of the inputs to reconstruct (1-based), comma-separated. With
+    /// more than one, each band is filled on its own and its outputs are
+    /// named with `_b<N>` (`ndvi_b2_2021-01-01.tif`, `ndvi_b2.zarr`).
+    #[arg(long, default_value = "1", value_delimiter = ',', value_name = "N,...")]
+    pub band: Vec<usize>,
+
+    /// Added to the output names (`_b<N>` when several bands are filled).
+    #[arg(skip)]
+    pub suffix: String,
 
     /// Quality rasters, one per input date (paired by the date in their names).
     #[arg(long, num_args = 1.., value_name = "QA", help_heading = "Masking")]
@@ -201,6 +210,40 @@ pub struct ReconstructArgs {
 }
 
 impl ReconstructArgs {
+    /// The band of a one-band run.
+    fn one_band(&self) -> anyhow::Result<usize> {
+        match self.band[..] {
+            [b] => Ok(b),
+            _ => bail!(
+                "this step fills one band at a time; give one --band (or run `arco reconstruct`, which fills several in turn)"
+            ),
+        }
+    }
+
+    /// The bands asked for, checked: at least one, none twice.
+    fn bands(&self) -> anyhow::Result<Vec<usize>> {
+        let mut seen = std::collections::BTreeSet::new();
+        for &b in &self.band {
+            if b == 0 || !seen.insert(b) {
+                bail!(
+                    "--band {b}: bands are 1-based and each is given once (for example --band 1,2)"
+                );
+            }
+        }
+        Ok(self.band.clone())
+    }
+
+    /// This run for `band` alone, its outputs named with `_b<band>` when
+    /// `named`.
+    fn for_band(&self, band: usize, named: bool) -> Self {
+        let mut one = self.clone();
+        one.band = vec![band];
+        if named {
+            one.suffix = format!("_b{band}");
+        }
+        one
+    }
+
     /// COG options of the data or quality rasters.
     fn cog_options(&self, role: &str, overwrite: bool) -> anyhow::Result<CogOptions> {
         let compression: Compression = self.compress.parse().map_err(|e: String| {
@@ -407,10 +450,15 @@ impl Input {
             if !args.qa.is_empty() || args.mask.is_some() {
                 bail!("--qa and --mask apply to raster series; in a cube, gaps are its fill value (or use --valid-range)");
             }
+            if args.band != [1] {
+                bail!(
+                    "a cube holds one band: drop --band (or reconstruct the rasters it came from)"
+                );
+            }
             return Ok(Input::Cube(ZarrCube::open(one, None)?));
         }
         let series = load_series(args)?;
-        let reader = SeriesReader::open(&series.sources, args.band)?;
+        let reader = SeriesReader::open(&series.sources, args.one_band()?)?;
         let qa = if series.qa.is_empty() {
             None
         } else {
@@ -516,7 +564,7 @@ fn load_series(args: &ReconstructArgs) -> anyhow::Result<Series> {
     if args.inputs.len() < 2 {
         bail!("reconstruct needs a series: give at least two dated inputs");
     }
-    let bands = [args.band];
+    let bands = [args.one_band()?];
     let sources = args
         .inputs
         .iter()
@@ -695,16 +743,17 @@ impl Filler {
     }
 
     /// [`Self::fill_pixels`] for `m` pixels read time-major as f32 (exact
-    /// for the stored type, no QA), writing time-major outputs in `T`
-    /// (`data[t * m + p]`, unfillable samples left as they are) and their
-    /// quality codes, with no transposes.
+    /// for the stored type, no QA), writing the outputs in `T` and their
+    /// quality codes into one row of `m` per time step (`data[t][p]`,
+    /// unfillable samples left as they are), with no transposes.
+    #[inline(always)]
     fn fill_time_major<T: arco_convert::Sample>(
         &self,
         mut x: Vec<f32>,
         m: usize,
         counts: &mut Counts,
-        data: &mut [T],
-        quality: &mut [u8],
+        data: &mut [&mut [T]],
+        quality: &mut [&mut [u8]],
     ) -> anyhow::Result<()> {
         counts.masked += self.mask.apply::<i64>(&mut x, None)? as u64;
         let observed = x.clone();
@@ -713,26 +762,34 @@ impl Filler {
         // Selects, not branches: gaps fall at random, and a mispredicted
         // branch per sample costs more than the arithmetic.
         let (mut observed_n, mut filled_n) = (0u64, 0u64);
-        for ((((d, q), &o), &f), &w) in data
-            .iter_mut()
-            .zip(quality.iter_mut())
-            .zip(&observed)
-            .zip(&x)
-            .zip(&qa)
+        let rows = observed
+            .chunks_exact(m)
+            .zip(x.chunks_exact(m))
+            .zip(qa.chunks_exact(m));
+        for ((d_row, q_row), ((o_row, f_row), w_row)) in
+            data.iter_mut().zip(quality.iter_mut()).zip(rows)
         {
-            let (obs, fill) = (!o.is_nan(), !f.is_nan());
-            observed_n += u64::from(obs);
-            filled_n += u64::from(!obs & fill);
-            let code = filled_code(w);
-            *q = if obs {
-                100
-            } else if fill {
-                code
-            } else {
-                0
-            };
-            let v = T::from_f64(f64::from(if obs { o } else { f }));
-            *d = if obs | fill { v } else { *d };
+            for ((((d, q), &o), &f), &w) in d_row
+                .iter_mut()
+                .zip(q_row.iter_mut())
+                .zip(o_row)
+                .zip(f_row)
+                .zip(w_row)
+            {
+                let (obs, fill) = (!o.is_nan(), !f.is_nan());
+                observed_n += u64::from(obs);
+                filled_n += u64::from(!obs & fill);
+                let code = filled_code(w);
+                *q = if obs {
+                    100
+                } else if fill {
+                    code
+                } else {
+                    0
+                };
+                let v = T::from_f64(f64::from(if obs { o } else { f }));
+                *d = if obs | fill { v } else { *d };
+            }
         }
         counts.observed += observed_n;
         counts.filled += filled_n;
@@ -751,21 +808,26 @@ fn filled_code(weight: f32) -> u8 {
 /// Pixels per group of a region: a group's buffers stay in the caches.
 const REGION_GROUP: usize = 256;
 
-/// Time-major results of a region, one buffer per group of
-/// [`REGION_GROUP`] pixels (`[t * group + p]`).
+/// Time-major results of a region (`[t * pixels + p]`): the data in the
+/// output type and the quality codes.
 pub(crate) struct RegionResult<T> {
-    pub data: Vec<Vec<T>>,
-    pub quality: Vec<Vec<u8>>,
+    pub data: Vec<T>,
+    pub quality: Vec<u8>,
 }
 
-/// Copies time step `t` of every group into `plane` (the region's pixels).
-fn plane_of<T: Copy>(groups: &[Vec<T>], n: usize, t: usize, plane: &mut [T]) {
-    let mut p0 = 0;
-    for g in groups {
-        let m = g.len() / n;
-        plane[p0..p0 + m].copy_from_slice(&g[t * m..(t + 1) * m]);
-        p0 += m;
+/// Splits time-major `planes` (`[t * px + p]`) into the columns of each
+/// group of [`REGION_GROUP`] pixels: one row of the group per time step.
+/// Groups own disjoint parts, so they are filled in parallel in place.
+fn group_columns<T>(planes: &mut [T], px: usize) -> Vec<Vec<&mut [T]>> {
+    let mut groups: Vec<Vec<&mut [T]>> = (0..px.div_ceil(REGION_GROUP))
+        .map(|_| Vec::with_capacity(planes.len() / px.max(1)))
+        .collect();
+    for plane in planes.chunks_exact_mut(px) {
+        for (g, row) in groups.iter_mut().zip(plane.chunks_mut(REGION_GROUP)) {
+            g.push(row);
+        }
     }
+    groups
 }
 
 /// Pixel-major results of one window: values and quality codes.
@@ -843,7 +905,7 @@ impl Setup {
             nodata,
             valid_range: args.valid_range.as_ref().map(|v| (v[0], v[1])),
         };
-        let name = super::common_stem(&args.inputs);
+        let name = format!("{}{}", super::common_stem(&args.inputs), args.suffix);
         let date_names: Vec<String> = out_dates
             .iter()
             .map(|d| d.format("%Y-%m-%d").to_string())
@@ -952,9 +1014,9 @@ impl Setup {
     }
 
     /// Like [`Self::compute`] for a whole `region` (read once), in parallel
-    /// over groups of pixels. Returns each group's time-major outputs
-    /// (`[t * group + p]`): the data in `T`, rounded and clamped, unfillable
-    /// samples as the output nodata, and the quality codes.
+    /// over groups of pixels. Returns the region's time-major outputs: the
+    /// data in `T`, rounded and clamped, unfillable samples as the output
+    /// nodata, and the quality codes.
     pub fn compute_region<T: arco_convert::Sample>(
         &self,
         region: Window,
@@ -964,19 +1026,29 @@ impl Setup {
         let (n_in, n, px) = (filler.n_dates, filler.n, region.len());
         let read = self.input.read_region(region)?;
         let nodata = T::from_f64(self.out_nodata.unwrap_or(f64::NAN));
-        let groups = (0..px.div_ceil(REGION_GROUP))
+        let mut out = RegionResult {
+            data: vec![nodata; n * px],
+            quality: vec![0u8; n * px],
+        };
+        let columns = group_columns(&mut out.data, px)
+            .into_iter()
+            .zip(group_columns(&mut out.quality, px))
+            .enumerate()
+            .collect::<Vec<_>>();
+        let parts = columns
             .into_par_iter()
-            .map(|g| -> anyhow::Result<(Vec<T>, Vec<u8>, Counts)> {
+            .map(|(g, (mut data, mut quality))| -> anyhow::Result<Counts> {
                 let ps = g * REGION_GROUP..((g + 1) * REGION_GROUP).min(px);
                 let m = ps.len();
                 let mut c = Counts::default();
-                let mut data = vec![nodata; n * m];
-                let mut quality = vec![0u8; n * m];
                 if let Region::Cube(cube) = &read {
                     let mut x = Vec::new();
                     if filler.time_major_ok() && cube.time_major_f32(ps.clone(), &mut x) {
-                        filler.fill_time_major(x, m, &mut c, &mut data, &mut quality)?;
-                        return Ok((data, quality, c));
+                        arco_core::simd::wide(
+                            #[inline(always)]
+                            || filler.fill_time_major(x, m, &mut c, &mut data, &mut quality),
+                        )?;
+                        return Ok(c);
                     }
                 }
                 let (mut raw, mut qa) = (Vec::new(), Vec::new());
@@ -984,20 +1056,14 @@ impl Setup {
                 let q = has_qa.then_some(&qa[..]);
                 filler.fill_pixels(&raw, q, m, &mut c, |p, t, v, code| {
                     if !v.is_nan() {
-                        data[t * m + p] = T::from_f64(v);
+                        data[t][p] = T::from_f64(v);
                     }
-                    quality[t * m + p] = code;
+                    quality[t][p] = code;
                 })?;
-                Ok((data, quality, c))
+                Ok(c)
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
-        let mut out = RegionResult {
-            data: Vec::with_capacity(groups.len()),
-            quality: Vec::with_capacity(groups.len()),
-        };
-        for (d, q, c) in groups {
-            out.data.push(d);
-            out.quality.push(q);
+        for c in parts {
             *counts += c;
         }
         Ok(out)
@@ -1039,20 +1105,30 @@ impl Setup {
         started: Instant,
         printer: &Printer,
     ) -> anyhow::Result<ExitCode> {
+        let records = self.write_from_frames(args, data_paths, qa_paths)?;
+        self.finish(args, &records, counts, started, printer)
+    }
+
+    /// Writes the COGs and/or GeoZarr cubes from finished frames.
+    fn write_from_frames(
+        &self,
+        args: &ReconstructArgs,
+        data_paths: &[PathBuf],
+        qa_paths: &[PathBuf],
+    ) -> anyhow::Result<Vec<(Record, &'static str)>> {
         let open = |paths: &[PathBuf]| -> anyhow::Result<Vec<RasterSource>> {
             Ok(paths
                 .iter()
                 .map(|p| RasterSource::inspect(&p.to_string_lossy(), None, None))
                 .collect::<Result<_, _>>()?)
         };
-        let records = self.write_files(
+        self.write_files(
             args,
             &open(data_paths)?,
             &open(qa_paths)?,
             "",
             args.overwrite,
-        )?;
-        self.finish(args, &records, counts, started, printer)
+        )
     }
 
     /// Writes the COGs and/or GeoZarr cubes of one date series per role
@@ -1108,12 +1184,27 @@ impl Setup {
         Ok(records)
     }
 
-    /// Writes the product's STAC for `records` and prints the summary.
+    /// Writes the product's STAC for `records` and prints the summary of
+    /// this one-band run.
     pub fn finish(
         &self,
         args: &ReconstructArgs,
         records: &[(Record, &'static str)],
         counts: Counts,
+        started: Instant,
+        printer: &Printer,
+    ) -> anyhow::Result<ExitCode> {
+        let band = args.one_band()?;
+        self.finish_bands(args, records, &[(band, counts)], started, printer)
+    }
+
+    /// Writes the product's STAC for `records` (of every band) and prints
+    /// the summary, with the pixel counts of each band.
+    fn finish_bands(
+        &self,
+        args: &ReconstructArgs,
+        records: &[(Record, &'static str)],
+        bands: &[(usize, Counts)],
         started: Instant,
         printer: &Printer,
     ) -> anyhow::Result<ExitCode> {
@@ -1129,10 +1220,17 @@ impl Setup {
         };
 
         let elapsed = started.elapsed().as_secs_f64();
-        printer.line(&format!(
-            "{n} dates, season {}: {} observed, {} filled, {} not fillable ({} masked by the rules)",
-            self.season, counts.observed, counts.filled, counts.unfillable, counts.masked
-        ));
+        for (band, counts) in bands {
+            let which = if bands.len() > 1 {
+                format!("band {band}: ")
+            } else {
+                String::new()
+            };
+            printer.line(&format!(
+                "{which}{n} dates, season {}: {} observed, {} filled, {} not fillable ({} masked by the rules)",
+                self.season, counts.observed, counts.filled, counts.unfillable, counts.masked
+            ));
+        }
         printer.line(&format!(
             "{} outputs in {} in {elapsed:.2} s",
             records.len(),
@@ -1158,7 +1256,7 @@ impl Setup {
             printer.emit_json(&serde_json::json!({
                 "command": "reconstruct",
                 "outputs": outputs,
-                "bands": [{"band": args.band, "observed": counts.observed, "filled": counts.filled, "unfillable": counts.unfillable, "masked": counts.masked}],
+                "bands": bands.iter().map(|(band, c)| serde_json::json!({"band": band, "observed": c.observed, "filled": c.filled, "unfillable": c.unfillable, "masked": c.masked})).collect::<Vec<_>>(),
                 "swag": {"season": params.season, "att_seas": params.att_seas, "att_env": params.att_env, "future": params.future},
                 "sg": args.sg,
                 "stac": stac.as_ref().map(super::stac::summary),
@@ -1177,29 +1275,30 @@ fn fill_cubes<T: CubeSample>(
     counts: &mut Counts,
     bar: &dyn arco_core::Progress,
 ) -> anyhow::Result<()> {
-    let n = setup.steps();
     for region in regions {
         let r = setup.compute_region::<T>(*region, counts)?;
-        data_cube.write_region(*region, &|t, plane: &mut [T]| {
-            plane_of(&r.data, n, t, plane);
-        })?;
-        qa_cube.write_region(*region, &|t, plane: &mut [u8]| {
-            plane_of(&r.quality, n, t, plane);
-        })?;
+        let (d, q) = rayon::join(
+            || data_cube.write_region(*region, &r.data),
+            || qa_cube.write_region(*region, &r.quality),
+        );
+        d?;
+        q?;
         bar.advance(1);
     }
     Ok(())
 }
 
+/// What one band's run wrote, and its pixel counts.
+type BandOutputs = (Vec<(Record, &'static str)>, Counts);
+
 /// Cubes only: each region (a chunk of the cubes in space) is read once,
 /// filled, and its chunks written straight into both cubes, with no
 /// temporary frames.
-fn run_cubes(
+fn fill_into_cubes(
     args: &ReconstructArgs,
     setup: &Setup,
-    started: Instant,
     printer: &Printer,
-) -> anyhow::Result<ExitCode> {
+) -> anyhow::Result<BandOutputs> {
     let tmp = scratch_dir(args, "reconstruct")?;
     let template = |name: &str, dtype, nodata| {
         series::grid_template(&tmp.0.join(name), &setup.grid, dtype, nodata)
@@ -1235,13 +1334,7 @@ fn run_cubes(
     let data_rec = data_cube.finish(&overviews)?;
     let qa_rec = qa_cube.finish(&overviews)?;
     drop(tmp);
-    setup.finish(
-        args,
-        &[(data_rec, "data"), (qa_rec, "quality")],
-        counts,
-        started,
-        printer,
-    )
+    Ok((vec![(data_rec, "data"), (qa_rec, "quality")], counts))
 }
 
 /// Creates the output directory and a temporary folder inside it for frames,
@@ -1266,15 +1359,12 @@ pub(crate) fn scratch_dir(args: &ReconstructArgs, tag: &str) -> anyhow::Result<T
     Ok(tmp)
 }
 
-/// Runs `arco reconstruct`.
-pub fn run(args: &ReconstructArgs, printer: &Printer) -> anyhow::Result<ExitCode> {
-    let started = Instant::now();
-    args.check_encoding()?;
-    let setup = Setup::new(args)?;
-    setup.refuse_existing(args)?;
-    if args.to == [Out::Geozarr] {
-        return run_cubes(args, &setup, started, printer);
-    }
+/// Per-date frames, then the COGs and/or cubes from them.
+fn fill_into_frames(
+    args: &ReconstructArgs,
+    setup: &Setup,
+    printer: &Printer,
+) -> anyhow::Result<BandOutputs> {
     let tmp = scratch_dir(args, "reconstruct")?;
     let (mut data_frames, mut qa_frames) = setup.frames(&tmp.0, args.block)?;
     setup.size_cache(args.block);
@@ -1291,7 +1381,38 @@ pub fn run(args: &ReconstructArgs, printer: &Printer) -> anyhow::Result<ExitCode
     arco_core::Progress::finish(&bar);
     let data_paths = data_frames.finish()?;
     let qa_paths = qa_frames.finish()?;
-    let code = setup.write_outputs(args, &data_paths, &qa_paths, counts, started, printer)?;
+    let records = setup.write_from_frames(args, &data_paths, &qa_paths)?;
     drop(tmp);
-    Ok(code)
+    Ok((records, counts))
+}
+
+/// Runs `arco reconstruct`: each band in turn (every band's inputs and
+/// options are checked before any work), then one STAC for all.
+pub fn run(args: &ReconstructArgs, printer: &Printer) -> anyhow::Result<ExitCode> {
+    let started = Instant::now();
+    args.check_encoding()?;
+    let bands = args.bands()?;
+    let named = bands.len() > 1;
+    for &b in &bands[1..] {
+        let one = args.for_band(b, named);
+        Setup::new(&one)?.refuse_existing(&one)?;
+    }
+    let mut records = Vec::new();
+    let mut counts = Vec::new();
+    let mut first = None;
+    for &b in &bands {
+        let one = args.for_band(b, named);
+        let setup = Setup::new(&one)?;
+        setup.refuse_existing(&one)?;
+        let (r, c) = if one.to == [Out::Geozarr] {
+            fill_into_cubes(&one, &setup, printer)?
+        } else {
+            fill_into_frames(&one, &setup, printer)?
+        };
+        records.extend(r);
+        counts.push((b, c));
+        first.get_or_insert(setup);
+    }
+    let setup = first.context("no band to reconstruct")?;
+    setup.finish_bands(args, &records, &counts, started, printer)
 }

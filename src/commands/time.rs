@@ -6,7 +6,7 @@ use chrono::NaiveDate;
 use clap::Args;
 
 /// Where the dates of the inputs come from.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct TimeArgs {
     /// Regex finding the date in each input's file name (first group = the
     /// date: YYYY-MM-DD, YYYYMMDD or YYYYDDD) [default: tries those forms].

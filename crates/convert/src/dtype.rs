@@ -152,6 +152,7 @@ pub trait Sample:
     /// Narrows from f64: rounds to nearest and saturates for integers.
     fn from_f64(v: f64) -> Self;
     /// True for a float NaN.
+    #[inline]
     fn is_nan(self) -> bool {
         false
     }
@@ -192,9 +193,11 @@ macro_rules! int_sample {
     ($t:ty, $d:expr, { $($extra:tt)* }) => {
         impl Sample for $t {
             const DTYPE: DType = $d;
+            #[inline]
             fn to_f64(self) -> f64 {
                 self as f64
             }
+            #[inline]
             fn from_f64(v: f64) -> Self {
                 // `as` saturates and maps NaN to 0, which is what we want.
                 v.round() as $t
@@ -224,12 +227,15 @@ int_sample!(i32, DType::I32);
 
 impl Sample for f32 {
     const DTYPE: DType = DType::F32;
+    #[inline]
     fn to_f64(self) -> f64 {
         f64::from(self)
     }
+    #[inline]
     fn from_f64(v: f64) -> Self {
         v as f32
     }
+    #[inline]
     fn is_nan(self) -> bool {
         self.is_nan()
     }
@@ -240,12 +246,15 @@ impl Sample for f32 {
 
 impl Sample for f64 {
     const DTYPE: DType = DType::F64;
+    #[inline]
     fn to_f64(self) -> f64 {
         self
     }
+    #[inline]
     fn from_f64(v: f64) -> Self {
         v
     }
+    #[inline]
     fn is_nan(self) -> bool {
         self.is_nan()
     }

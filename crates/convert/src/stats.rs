@@ -6,6 +6,9 @@
 //! deviations), which stays exact enough for large means where a running
 //! sum of squares would cancel.
 
+// Hot loops inline into their AVX2 entry (`arco_core::simd::wide`).
+#![allow(clippy::inline_always)]
+
 use crate::dtype::{DType, Sample};
 use arco_core::BandStatistics;
 use rayon::prelude::*;
@@ -73,13 +76,17 @@ impl StatsAcc {
     fn of_band<T: Sample>(values: &[T], start: usize, step: usize, nodata: Option<T>) -> Self {
         // One band apart: a plain slice walk, which the compiler unrolls.
         if step == 1 {
-            return Self::of_slice(&values[start..], nodata);
+            return arco_core::simd::wide(
+                #[inline(always)]
+                || Self::of_slice(&values[start..], nodata),
+            );
         }
         Self::of_samples(values.iter().skip(start).step_by(step).copied(), nodata)
     }
 
     /// Contiguous samples: bytes by histogram (exact), other types with
     /// independent accumulators per lane, so the loops vectorise.
+    #[inline(always)]
     fn of_slice<T: Sample>(values: &[T], nodata: Option<T>) -> Self {
         if T::DTYPE == DType::U8 {
             let nodata = nodata.map(|v| bytemuck::cast::<T, u8>(v));
@@ -143,6 +150,7 @@ impl StatsAcc {
     }
 
     /// Bytes, from their histogram: exact.
+    #[inline(always)]
     fn of_bytes(values: &[u8], nodata: Option<u8>) -> Self {
         // Four histograms side by side: runs of one value (quality codes,
         // masks) would otherwise wait on the previous increment.

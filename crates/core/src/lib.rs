@@ -7,6 +7,7 @@
 mod checksum;
 mod progress;
 mod record;
+pub mod simd;
 
 pub use checksum::{multihash_sha256_file, multihash_sha256_hex, HashingWriter};
 pub use progress::{NoProgress, Progress};

@@ -181,6 +181,7 @@ impl Mask {
     /// `nodata` or lies outside `valid_range`. Returns how many samples were
     /// masked (samples that were NaN already are not counted).
     #[allow(clippy::float_cmp)] // nodata is an exact sentinel value
+    #[inline]
     pub fn apply<Q: QaValue>(&self, data: &mut [f32], qa: Option<&[Q]>) -> Result<usize> {
         match (&self.rule, qa) {
             (Some(_), None) => {

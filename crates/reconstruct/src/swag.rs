@@ -40,6 +40,10 @@
 //! recursions (a rate >= 1) fall back to the scalar path, which sums in f64
 //! for both types.
 
+// The lane kernel inlines into its AVX2 entry (`arco_core::simd::wide`).
+#![allow(clippy::inline_always)]
+
+use arco_core::simd::wide;
 use rayon::prelude::*;
 
 use crate::{Error, Result};
@@ -445,7 +449,7 @@ fn finish<F: Sample, const L: usize>(
 }
 
 /// `a + c * b`, lane by lane.
-#[inline]
+#[inline(always)]
 fn axpy<F: Sample, const L: usize>(a: &[F; L], c: F, b: &[F; L]) -> [F; L] {
     let mut r = [F::ZERO; L];
     for l in 0..L {
@@ -455,7 +459,7 @@ fn axpy<F: Sample, const L: usize>(a: &[F; L], c: F, b: &[F; L]) -> [F; L] {
 }
 
 /// `c * a`, lane by lane.
-#[inline]
+#[inline(always)]
 fn scale<F: Sample, const L: usize>(c: F, a: &[F; L]) -> [F; L] {
     let mut r = [F::ZERO; L];
     for l in 0..L {
@@ -466,7 +470,7 @@ fn scale<F: Sample, const L: usize>(c: F, a: &[F; L]) -> [F; L] {
 
 impl<F: Sample> Window<F> {
     /// One step of the window recursion: `rate u + (new - rate^len old)`.
-    #[inline]
+    #[inline(always)]
     fn step<const L: usize>(&self, u: &[F; L], new: &[F; L], old: &[F; L]) -> [F; L] {
         let mut r = [F::ZERO; L];
         for l in 0..L {
@@ -638,9 +642,14 @@ impl SwagKernel {
                 .for_each_init(
                     || LaneScratch::<T, L>::new(self.n, plan.pad),
                     |s, (d, q)| {
-                        for (y, qa) in d.chunks_mut(group).zip(q.chunks_mut(group)) {
-                            self.fill_group(plan, y, qa, s);
-                        }
+                        wide(
+                            #[inline(always)]
+                            || {
+                                for (y, qa) in d.chunks_mut(group).zip(q.chunks_mut(group)) {
+                                    self.fill_group(plan, y, qa, s);
+                                }
+                            },
+                        );
                     },
                 );
         } else {
@@ -670,6 +679,7 @@ impl SwagKernel {
 
     /// Fill up to `L` pixel-major series (`y.len() / n` of them) side by
     /// side; a short group is padded with empty series.
+    #[inline(always)]
     fn fill_group<T: Sample, const L: usize>(
         &self,
         plan: &LanePlan,
@@ -692,6 +702,7 @@ impl SwagKernel {
 
     /// Fill exactly `L` pixel-major series side by side: gather into
     /// time-major lanes, run [`Self::lanes_core`], scatter the results back.
+    #[inline(always)]
     fn fill_lanes<T: Sample, const L: usize>(
         &self,
         plan: &LanePlan,
@@ -745,6 +756,7 @@ impl SwagKernel {
     /// nothing is computed and the first step with support of each lane is
     /// returned (infinite: empty).
     #[allow(clippy::needless_range_loop)]
+    #[inline(always)]
     fn lanes_core<T: Sample, const L: usize>(
         &self,
         plan: &LanePlan,
@@ -795,9 +807,13 @@ impl SwagKernel {
     /// are contiguous at each step, so the lanes load without a transpose.
     /// Each series fills bit-identically to [`Self::fill_block_f32`].
     pub fn fill_time_major_f32(&self, data: &mut [f32], qa: &mut [f32], m: usize) -> Result<()> {
-        self.fill_time_major::<f32, LANES_F32>(data, qa, m)
+        wide(
+            #[inline(always)]
+            || self.fill_time_major::<f32, LANES_F32>(data, qa, m),
+        )
     }
 
+    #[inline(always)]
     fn fill_time_major<T: Sample + Default, const L: usize>(
         &self,
         data: &mut [T],
@@ -859,6 +875,7 @@ impl SwagKernel {
     /// falling past window; backward: `B`, the rising past window and the
     /// falling future window; forward: the rising future window), then the
     /// output and quality into `num` and `den`.
+    #[inline(always)]
     fn lane_sums<F: Sample, const L: usize>(
         &self,
         plan: &LanePlan,

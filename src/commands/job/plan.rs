@@ -237,6 +237,11 @@ fn refuse_other_job(dir: &Path, spec: &JobSpec) -> anyhow::Result<()> {
 fn split(spec: &JobSpec) -> anyhow::Result<Planned> {
     let (split, tasks, outputs) = match Verb::parse(spec)? {
         Verb::Reconstruct(args) => {
+            if args.band.len() > 1 {
+                bail!(
+                    "a job fills one band: plan one job per band (--band N), each with its own -o"
+                );
+            }
             let setup = Setup::new(&args)?;
             setup.refuse_existing(&args)?;
             if !spec.tile_size.is_multiple_of(args.block) {

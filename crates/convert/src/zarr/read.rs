@@ -13,8 +13,14 @@ use rayon::prelude::*;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use zarrs::array::{Array, ArraySubset};
+use zarrs::array::{Array, ArraySubset, ElementOwned};
 use zarrs::filesystem::FilesystemStore;
+
+thread_local! {
+    /// One zstd context per thread, reused across chunks.
+    static UNZSTD: std::cell::RefCell<Option<zstd::bulk::Decompressor<'static>>> =
+        const { std::cell::RefCell::new(None) };
+}
 
 /// A `(time, y, x)` cube opened for reading.
 pub struct ZarrCube {
@@ -35,6 +41,40 @@ pub struct ZarrCube {
     /// Fill value (nodata), as f64; NaN for float cubes without one.
     pub nodata: Option<f64>,
     array: Array<FilesystemStore>,
+    /// Chunk shape `(time, y, x)`.
+    chunk: [usize; 3],
+    /// How chunks are encoded when arco decodes them itself.
+    pub(super) raw: Option<RawCodec>,
+}
+
+/// Codec chains simple enough to decode straight into the caller's buffer,
+/// with no intermediate copies: `bytes` (little-endian), optionally then
+/// `zstd` (what arco writes by default).
+#[derive(Clone, Copy, PartialEq, Debug)]
+pub(super) enum RawCodec {
+    Plain,
+    Zstd,
+}
+
+impl RawCodec {
+    fn of(codecs: &Value) -> Option<Self> {
+        let names: Vec<&str> = codecs
+            .as_array()?
+            .iter()
+            .map(|c| c["name"].as_str().unwrap_or(""))
+            .collect();
+        let little = codecs[0]["configuration"]["endian"]
+            .as_str()
+            .is_none_or(|e| e == "little");
+        if !little || cfg!(target_endian = "big") {
+            return None;
+        }
+        match names[..] {
+            ["bytes"] => Some(Self::Plain),
+            ["bytes", "zstd"] => Some(Self::Zstd),
+            _ => None,
+        }
+    }
 }
 
 fn read_json(path: &Path) -> Result<Value> {
@@ -127,6 +167,15 @@ impl ZarrCube {
                 "the time coordinate does not match the data array",
             ));
         }
+        let chunk = array
+            .chunk_grid()
+            .chunk_shape(&[0, 0, 0])
+            .ok()
+            .flatten()
+            .map_or([1, shape[1], shape[2]], |s| {
+                [s[0].get(), s[1].get(), s[2].get()].map(|v| v as usize)
+            });
+        let raw = RawCodec::of(&meta["codecs"]);
         Ok(Self {
             path: path.to_path_buf(),
             width: shape[2],
@@ -137,6 +186,8 @@ impl ZarrCube {
             dtype,
             nodata,
             array,
+            chunk,
+            raw,
         })
     }
 
@@ -153,29 +204,7 @@ impl ZarrCube {
     pub fn read_window(&self, win: Window) -> Result<CubeWindow> {
         let n = self.dates.len();
         // Time steps per read: the time chunk (one file or shard at a time).
-        let step = self
-            .array
-            .chunk_grid()
-            .chunk_shape(&[0, 0, 0])
-            .ok()
-            .flatten()
-            .map_or(1, |s| s[0].get() as usize)
-            .max(1);
-        let read_block = |t0: usize| {
-            let subset = ArraySubset::new_with_ranges(&[
-                t0 as u64..(t0 + step).min(n) as u64,
-                win.y as u64..(win.y + win.h) as u64,
-                win.x as u64..(win.x + win.w) as u64,
-            ]);
-            let err = |e: zarrs::array::ArrayError| {
-                zarr_err(
-                    &self.path,
-                    &format!("reading rows {}..{}", win.y, win.y + win.h),
-                    e,
-                )
-            };
-            (subset, err)
-        };
+        let step = self.chunk[0].max(1);
         macro_rules! get {
             ($v:ident) => {
                 Planes::$v(
@@ -183,10 +212,7 @@ impl ZarrCube {
                         .step_by(step)
                         .collect::<Vec<_>>()
                         .into_par_iter()
-                        .map(|t0| {
-                            let (subset, err) = read_block(t0);
-                            self.array.retrieve_array_subset(&subset).map_err(err)
-                        })
+                        .map(|t0| self.read_block(win, t0..(t0 + step).min(n)))
                         .collect::<Result<Vec<_>>>()?,
                 )
             };
@@ -207,6 +233,79 @@ impl ZarrCube {
             step,
             nodata: self.nodata,
         })
+    }
+
+    /// Time steps `times` of `win`, time-major. A window that is one whole
+    /// chunk of a simple codec chain is decoded straight into the result;
+    /// anything else goes through zarrs.
+    fn read_block<T: crate::dtype::Sample + ElementOwned>(
+        &self,
+        win: Window,
+        times: std::ops::Range<usize>,
+    ) -> Result<Vec<T>> {
+        let [tc, cy, cx] = self.chunk;
+        let err = |e: &dyn std::fmt::Display| {
+            zarr_err(
+                &self.path,
+                &format!("reading rows {}..{}", win.y, win.y + win.h),
+                e,
+            )
+        };
+        let whole = times.len() == tc
+            && times.start.is_multiple_of(tc)
+            && (win.w, win.h) == (cx, cy)
+            && win.x.is_multiple_of(cx)
+            && win.y.is_multiple_of(cy);
+        if let (Some(raw), true) = (self.raw, whole) {
+            let idx = [
+                (times.start / tc) as u64,
+                (win.y / cy) as u64,
+                (win.x / cx) as u64,
+            ];
+            // A chunk not stored holds the fill value: zarrs knows it.
+            if let Some(bytes) = self
+                .array
+                .retrieve_encoded_chunk(&idx)
+                .map_err(|e| err(&e))?
+            {
+                let mut out = vec![T::default(); tc * cy * cx];
+                {
+                    let dst: &mut [u8] = bytemuck::cast_slice_mut(&mut out);
+                    let got = match raw {
+                        RawCodec::Plain => {
+                            let n = bytes.len().min(dst.len());
+                            dst[..n].copy_from_slice(&bytes[..n]);
+                            bytes.len()
+                        }
+                        RawCodec::Zstd => UNZSTD
+                            .with(|cell| -> std::io::Result<usize> {
+                                let mut slot = cell.borrow_mut();
+                                if slot.is_none() {
+                                    *slot = Some(zstd::bulk::Decompressor::new()?);
+                                }
+                                let d = slot.as_mut().expect("set above");
+                                d.decompress_to_buffer(&bytes[..], dst)
+                            })
+                            .map_err(|e| err(&e))?,
+                    };
+                    if got != dst.len() {
+                        return Err(err(&format!(
+                            "chunk {idx:?} decodes to {got} bytes, not {}",
+                            dst.len()
+                        )));
+                    }
+                }
+                return Ok(out);
+            }
+        }
+        let subset = ArraySubset::new_with_ranges(&[
+            times.start as u64..times.end as u64,
+            win.y as u64..(win.y + win.h) as u64,
+            win.x as u64..(win.x + win.w) as u64,
+        ]);
+        self.array
+            .retrieve_array_subset(&subset)
+            .map_err(|e| err(&e))
     }
 }
 

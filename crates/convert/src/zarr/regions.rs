@@ -62,15 +62,12 @@ impl CubeWriter {
         self.building.plan.levels[0].outer
     }
 
-    /// Stores `region` (a tile of [`Self::region_shape`]) of every time step;
-    /// `plane(t, buf)` fills `buf` with time step `t` of the region (rows of
+    /// Stores `region` (a tile of [`Self::region_shape`]) of every time step
+    /// from `planes`: time-major (`planes[t * region.len() + p]`, rows of
     /// `region.w`), in the cube's data type, unfillable samples holding the
-    /// fill value already.
-    pub fn write_region<T: CubeSample>(
-        &mut self,
-        region: Window,
-        plane: &(dyn Fn(usize, &mut [T]) + Sync),
-    ) -> Result<()> {
+    /// fill value already. A whole region with one time step per chunk is
+    /// encoded straight from `planes`, with no copy.
+    pub fn write_region<T: CubeSample>(&mut self, region: Window, planes: &[T]) -> Result<()> {
         let b = &self.building;
         let plan = &b.plan;
         let (oy, ox) = plan.levels[0].outer;
@@ -81,11 +78,16 @@ impl CubeWriter {
             || !region.y.is_multiple_of(oy)
             || region.w > ox
             || region.h > oy
+            || planes.len() != nt * px
         {
             return Err(zarr_err(
                 &b.target,
                 "writing a region",
-                format!("{region:?} is not a level-0 chunk in {}", plan.dtype.name()),
+                format!(
+                    "{region:?} of {} samples is not a level-0 chunk of {nt} steps in {}",
+                    planes.len(),
+                    plan.dtype.name()
+                ),
             ));
         }
         let fill = T::from_f64(plan.fill);
@@ -100,24 +102,21 @@ impl CubeWriter {
             .into_par_iter()
             .map(|tb| -> Result<StatsAcc> {
                 let times = tb * tc..((tb + 1) * tc).min(nt);
+                let src = &planes[times.start * px..times.end * px];
+                let acc = stats::interleaved(src, 1, skip).swap_remove(0);
+                let idx = [tb as u64, cy, cx];
+                if whole && times.len() == tc {
+                    store_chunk(&b.arrays[0], plan, 0, fill, &idx, src, &b.target)?;
+                    return Ok(acc);
+                }
                 // Chunk layout [t][y][x], edge chunks padded with the fill.
                 let mut buf = vec![fill; tc * oy * ox];
-                let mut tmp = if whole { Vec::new() } else { vec![fill; px] };
-                let mut acc = StatsAcc::default();
-                for (i, t) in times.enumerate() {
-                    let chunk_plane = &mut buf[i * oy * ox..(i + 1) * oy * ox];
-                    if whole {
-                        plane(t, chunk_plane);
-                        acc.merge(&stats::interleaved(chunk_plane, 1, skip)[0]);
-                    } else {
-                        plane(t, &mut tmp);
-                        acc.merge(&stats::interleaved(&tmp, 1, skip)[0]);
-                        for (y, row) in tmp.chunks_exact(region.w).enumerate() {
-                            chunk_plane[y * ox..][..region.w].copy_from_slice(row);
-                        }
+                for (plane, chunk_plane) in src.chunks_exact(px).zip(buf.chunks_exact_mut(oy * ox))
+                {
+                    for (y, row) in plane.chunks_exact(region.w).enumerate() {
+                        chunk_plane[y * ox..][..region.w].copy_from_slice(row);
                     }
                 }
-                let idx = [tb as u64, cy, cx];
                 store_chunk(&b.arrays[0], plan, 0, fill, &idx, &buf, &b.target)?;
                 Ok(acc)
             })

@@ -221,7 +221,8 @@ impl<T: Sample + Element> BlockWriter<'_, T> {
 /// zstd chunks are encoded here: the codec chain is `bytes` (little-endian,
 /// the in-memory layout of the samples) then `zstd` at the plan's level
 /// without checksum, exactly what zarrs would produce, but with one
-/// compression context per thread instead of a new one per chunk.
+/// compression context per thread instead of a new one per chunk. With no
+/// compressor, the samples' bytes are stored as they are.
 pub(super) fn store_chunk<T: Sample + Element>(
     array: &Array<StagingStore>,
     plan: &ZarrPlan,
@@ -238,7 +239,8 @@ pub(super) fn store_chunk<T: Sample + Element>(
             e,
         )
     };
-    if plan.codec != ZarrCodec::Zstd || plan.levels[k].inner.is_some() {
+    let simple = matches!(plan.codec, ZarrCodec::Zstd | ZarrCodec::None);
+    if !simple || plan.levels[k].inner.is_some() || cfg!(target_endian = "big") {
         return array.store_chunk(idx, buf).map_err(|e| fail(&e));
     }
     let raw: &[u8] = bytemuck::cast_slice(buf);
@@ -247,6 +249,13 @@ pub(super) fn store_chunk<T: Sample + Element>(
     let fill = bytemuck::bytes_of(&fill);
     if raw.chunks_exact(fill.len()).all(|v| v == fill) {
         return Ok(());
+    }
+    if plan.codec == ZarrCodec::None {
+        // SAFETY (logical): with no compressor the chunk is its
+        // little-endian samples, which is their layout in memory.
+        #[allow(unsafe_code)]
+        let stored = unsafe { array.store_encoded_chunk(idx, raw.to_vec().into()) };
+        return stored.map_err(|e| fail(&e));
     }
     let encoded = ZSTD.with(|cell| -> std::io::Result<Vec<u8>> {
         let mut slot = cell.borrow_mut();
