@@ -20,15 +20,26 @@ if [[ ! -d cube.zarr ]]; then
   "$ARCO" convert s_*.tif -o cube.zarr --overviews none --quiet
   rm -f s_*.tif
 fi
+# Outputs of an earlier, interrupted run go first (then a pause, see below).
+if compgen -G 'out.*' >/dev/null; then
+  rm -rf out out.*
+  sleep 60
+fi
+trap 'rm -rf "$WORK"/out.*' EXIT
 # 1 and 2 threads, arco and the reference each, in the same run.
 for threads in 1 2; do
   ref="$(cd "$REF" && OMP_NUM_THREADS=$threads "$PY" bench.py --nx 512 --only toeplitz | grep -F 'causal 45/46 toeplitz-GEMM f32')"
   ref_s="$(printf '%s\n' "$ref" | awk '{ for (i = 1; i < NF; i++) if ($(i+1) == "s") { print $i; exit } }')"
   echo "threads $threads: reference SWAG causal 45/46, computation alone (f32): ${ref_s} s"
   for codec in ${CODECS:-zstd lz4}; do
-    /usr/bin/time -f '%e %M' -o time.txt "$ARCO" reconstruct cube.zarr -o out --to geozarr --preset ard2 --season 23 --overwrite --quiet --threads "$threads" --compress "$codec"
+    # A new output directory each time, all removed at the end: removing
+    # the last run's output is not part of the work measured, and on ext4
+    # files deleted in the last minute slow down every file created after
+    # them (the inode allocator skips their inodes one by one).
+    out="out.$threads.$codec"
+    /usr/bin/time -f '%e %M' -o time.txt "$ARCO" reconstruct cube.zarr -o "$out" --to geozarr --preset ard2 --season 23 --quiet --threads "$threads" --compress "$codec"
     read -r secs rss <time.txt
-    size="$(du -sm out | cut -f1)"
+    size="$(du -sm "$out" | cut -f1)"
     echo "threads $threads: arco reconstruct, cube in and out, --compress $codec: ${secs} s (peak RSS $((rss / 1024)) MiB, output ${size} MB)"
     awk -v a="$secs" -v r="$ref_s" -v t="$threads" -v c="$codec" 'BEGIN { printf "threads %s: arco (%s) / reference: %.2fx (below 1: arco faster; the goal is 0.33x)\n", t, c, a / r }'
   done

@@ -606,6 +606,40 @@ fn cubes_written_region_by_region_equal_the_cubes_written_from_frames() {
     let mut check = vec![store.to_str().unwrap(), "--reference"];
     check.extend(cogs);
     assert_ok(&py("check_zarr.py", &check), "xarray reads the lz4 cube");
+    // Chunks over 5 dates (the last block short) and 256 pixels, from a
+    // cube of 512-pixel chunks: regions hold whole chunks of both, and
+    // xarray reads the same values.
+    let k = dir.path().join("chunked");
+    let sk = from_cube(&k, &["--chunks", "5,256,256"]);
+    assert_eq!(sk["bands"], sb["bands"], "the same counts with --chunks");
+    let meta: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(k.join("b.zarr/data/zarr.json")).unwrap()).unwrap();
+    assert_eq!(
+        meta["chunk_grid"]["configuration"]["chunk_shape"],
+        serde_json::json!([5, 256, 256])
+    );
+    let store = k.join("b.zarr");
+    let mut check = vec![store.to_str().unwrap(), "--reference"];
+    check.extend(data_cogs(&sb));
+    assert_ok(
+        &py("check_zarr.py", &check),
+        "xarray reads the chunked cube",
+    );
+    for bad in [
+        &["--chunks", "0,256,256"][..],
+        &["--chunks", "5,256"],
+        &["--chunks", "256", "--to", "cog"],
+    ] {
+        let mut args = vec!["reconstruct", cube.to_str().unwrap(), "-o"];
+        let bad_out = dir.path().join("bad_chunks");
+        let bad_out = bad_out.to_str().unwrap();
+        args.push(bad_out);
+        args.extend(bad);
+        let o = arco(&args);
+        assert_eq!(o.status.code(), Some(2), "{bad:?}: {}", common::stderr(&o));
+        assert!(common::stderr(&o).contains("--chunks"), "{bad:?}");
+        assert!(!dir.path().join("bad_chunks").exists(), "{bad:?}");
+    }
     assert!(sa["bands"][0]["unfillable"].as_u64().unwrap() >= 40 * 600 * 12);
     assert!(sa["bands"][0]["filled"].as_u64().unwrap() > 1_000_000);
     for cube in ["b.zarr", "b_quality.zarr"] {

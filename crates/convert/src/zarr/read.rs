@@ -191,6 +191,11 @@ impl ZarrCube {
         })
     }
 
+    /// Chunk shape `(time, y, x)`: windows of whole chunks read fastest.
+    pub fn chunk_shape(&self) -> [usize; 3] {
+        self.chunk
+    }
+
     /// Reads `win` of every time step as f64, pixel-major (`out[p * n + t]`),
     /// the fill value (and NaN) as NaN.
     pub fn read(&self, win: Window, out: &mut Vec<f64>) -> Result<()> {

@@ -56,35 +56,39 @@ impl CubeWriter {
         })
     }
 
-    /// Rows and columns of a region: the level-0 chunk (or shard) edges.
-    /// Regions are the tiles of the grid at this size.
+    /// Rows and columns of a chunk (or shard) at level 0: regions are made
+    /// of whole ones.
     pub fn region_shape(&self) -> (usize, usize) {
         self.building.plan.levels[0].outer
     }
 
-    /// Stores `region` (a tile of [`Self::region_shape`]) of every time step
-    /// from `planes`: time-major (`planes[t * region.len() + p]`, rows of
-    /// `region.w`), in the cube's data type, unfillable samples holding the
-    /// fill value already. A whole region with one time step per chunk is
-    /// encoded straight from `planes`, with no copy.
+    /// Stores `region` of every time step from `planes`: time-major
+    /// (`planes[t * region.len() + p]`, rows of `region.w`), in the cube's
+    /// data type, unfillable samples holding the fill value already. The
+    /// region starts on a chunk corner and holds whole chunks (clipped at
+    /// the grid's edges). A region that is one chunk, with one time block
+    /// per chunk, is encoded straight from `planes`, with no copy; chunks
+    /// and time blocks are encoded in parallel.
     pub fn write_region<T: CubeSample>(&mut self, region: Window, planes: &[T]) -> Result<()> {
         let b = &self.building;
         let plan = &b.plan;
         let (oy, ox) = plan.levels[0].outer;
+        let (width, height) = (plan.levels[0].width, plan.levels[0].height);
         let px = region.len();
         let nt = plan.nt.unwrap_or(1);
+        let whole_chunks = |at: usize, len: usize, edge: usize, size: usize| {
+            at.is_multiple_of(edge) && (len.is_multiple_of(edge) || at + len == size) && len > 0
+        };
         if T::DTYPE != plan.dtype
-            || !region.x.is_multiple_of(ox)
-            || !region.y.is_multiple_of(oy)
-            || region.w > ox
-            || region.h > oy
+            || !whole_chunks(region.x, region.w, ox, width)
+            || !whole_chunks(region.y, region.h, oy, height)
             || planes.len() != nt * px
         {
             return Err(zarr_err(
                 &b.target,
                 "writing a region",
                 format!(
-                    "{region:?} of {} samples is not a level-0 chunk of {nt} steps in {}",
+                    "{region:?} of {} samples is not whole {oy}x{ox} chunks of {nt} steps in {}",
                     planes.len(),
                     plan.dtype.name()
                 ),
@@ -96,34 +100,40 @@ impl CubeWriter {
             .map(T::from_f64)
             .or(plan.dtype.is_float().then(|| T::from_f64(f64::NAN)));
         let tc = plan.tc;
-        let whole = region.w == ox && region.h == oy;
-        let (cy, cx) = ((region.y / oy) as u64, (region.x / ox) as u64);
-        let parts = (0..nt.div_ceil(tc))
-            .into_par_iter()
-            .map(|tb| -> Result<StatsAcc> {
-                let times = tb * tc..((tb + 1) * tc).min(nt);
-                let src = &planes[times.start * px..times.end * px];
-                let acc = stats::interleaved(src, 1, skip).swap_remove(0);
-                let idx = [tb as u64, cy, cx];
-                if whole && times.len() == tc {
-                    store_chunk(&b.arrays[0], plan, 0, fill, &idx, src, &b.target)?;
-                    return Ok(acc);
-                }
-                // Chunk layout [t][y][x], edge chunks padded with the fill.
-                let mut buf = vec![fill; tc * oy * ox];
-                for (plane, chunk_plane) in src.chunks_exact(px).zip(buf.chunks_exact_mut(oy * ox))
-                {
-                    for (y, row) in plane.chunks_exact(region.w).enumerate() {
-                        chunk_plane[y * ox..][..region.w].copy_from_slice(row);
+        // Each chunk of the region (relative to it) and time block.
+        let chunks = Window::tiles_of(region.w, region.h, ox, oy);
+        let jobs: Vec<(Window, usize)> = (0..nt.div_ceil(tc))
+            .flat_map(|tb| chunks.iter().map(move |c| (*c, tb)))
+            .collect();
+        let (stats, stored) = rayon::join(
+            || stats::interleaved(planes, 1, skip).swap_remove(0),
+            || {
+                jobs.par_iter().try_for_each(|&(c, tb)| -> Result<()> {
+                    let times = tb * tc..((tb + 1) * tc).min(nt);
+                    let idx = [
+                        tb as u64,
+                        ((region.y + c.y) / oy) as u64,
+                        ((region.x + c.x) / ox) as u64,
+                    ];
+                    if c.len() == px && (c.w, c.h) == (ox, oy) && times.len() == tc {
+                        let src = &planes[times.start * px..times.end * px];
+                        return store_chunk(&b.arrays[0], plan, 0, fill, &idx, src, &b.target);
                     }
-                }
-                store_chunk(&b.arrays[0], plan, 0, fill, &idx, &buf, &b.target)?;
-                Ok(acc)
-            })
-            .collect::<Result<Vec<_>>>()?;
-        for p in &parts {
-            self.stats[0].merge(p);
-        }
+                    // Chunk layout [t][y][x], edge chunks padded with the fill.
+                    let mut buf = vec![fill; tc * oy * ox];
+                    for (t, chunk_plane) in times.zip(buf.chunks_exact_mut(oy * ox)) {
+                        let plane = &planes[t * px..(t + 1) * px];
+                        for y in 0..c.h {
+                            let row = &plane[(c.y + y) * region.w + c.x..][..c.w];
+                            chunk_plane[y * ox..][..c.w].copy_from_slice(row);
+                        }
+                    }
+                    store_chunk(&b.arrays[0], plan, 0, fill, &idx, &buf, &b.target)
+                })
+            },
+        );
+        stored?;
+        self.stats[0].merge(&stats);
         Ok(())
     }
 

@@ -815,8 +815,15 @@ fn regions_written_from_planes_read_back() {
     let (w, h) = (37, 23);
     let mut dates = c.dates.clone();
     dates.sort();
-    for codec in [ZarrCodec::Zstd, ZarrCodec::None] {
-        let out = c.out.with_file_name(format!("regions_{codec:?}.zarr"));
+    // Regions of one chunk, and of 2 x 2 chunks (clipped at the edges).
+    for (codec, edge) in [
+        (ZarrCodec::Zstd, 16),
+        (ZarrCodec::None, 16),
+        (ZarrCodec::Zstd, 32),
+    ] {
+        let out = c
+            .out
+            .with_file_name(format!("regions_{codec:?}_{edge}.zarr"));
         let opts = ZarrOptions {
             chunks: Some(vec![1, 16, 16]),
             compression: codec,
@@ -826,7 +833,7 @@ fn regions_written_from_planes_read_back() {
         let mut writer = CubeWriter::create(&sources[0], &dates, &out, &opts).unwrap();
         assert_eq!(writer.region_shape(), (16, 16));
         let value = |t: usize, x: usize, y: usize| (1 + t * 1000 + y * w + x) as u16;
-        for region in Window::tiles_of(w, h, 16, 16) {
+        for region in Window::tiles_of(w, h, edge, edge) {
             let planes: Vec<u16> = (0..3)
                 .flat_map(|t| {
                     (0..region.len())
@@ -845,12 +852,28 @@ fn regions_written_from_planes_read_back() {
             &[1u16; 5],
         );
         assert!(bad.is_err(), "planes of the wrong length are refused");
+        let off = Window {
+            x: 8,
+            y: 0,
+            w: 16,
+            h: 16,
+        };
+        let bad = writer.write_region(off, &[1u16; 3 * 256]);
+        assert!(bad.is_err(), "a region off the chunk corners is refused");
+        let part = Window {
+            x: 0,
+            y: 0,
+            w: 24,
+            h: 16,
+        };
+        let bad = writer.write_region(part, &[1u16; 3 * 384]);
+        assert!(bad.is_err(), "a region holding part of a chunk is refused");
         writer.finish(&NoProgress).unwrap();
         let (shape, got) = read_all::<u16>(&out, "/data");
         assert_eq!(shape, [3, 23, 37]);
         for (i, &v) in got.iter().enumerate() {
             let (t, y, x) = (i / (w * h), (i / w) % h, i % w);
-            assert_eq!(v, value(t, x, y), "{codec:?} ({x}, {y}) at {t}");
+            assert_eq!(v, value(t, x, y), "{codec:?} {edge} ({x}, {y}) at {t}");
         }
     }
 }
