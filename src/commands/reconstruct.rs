@@ -852,26 +852,67 @@ struct GroupScratch {
 /// Pixels per group of a region: a group's buffers stay in the caches.
 const REGION_GROUP: usize = 256;
 
-/// Time-major results of a region (`[t * pixels + p]`): the data in the
-/// output type and the quality codes.
+/// Time-major results of a region: the data in the output type, in
+/// buffers of one or more whole time steps (`[t][p]` once split into
+/// planes), and the quality codes (`[t * pixels + p]`).
 pub(crate) struct RegionResult<T> {
-    pub data: Vec<T>,
+    pub data: Vec<Vec<T>>,
     pub quality: Vec<u8>,
+    pixels: usize,
 }
 
-/// Splits time-major `planes` (`[t * px + p]`) into the columns of each
-/// group of [`REGION_GROUP`] pixels: one row of the group per time step.
-/// Groups own disjoint parts, so they are filled in parallel in place.
-fn group_columns<T>(planes: &mut [T], px: usize) -> Vec<Vec<&mut [T]>> {
-    let mut groups: Vec<Vec<&mut [T]>> = (0..px.div_ceil(REGION_GROUP))
-        .map(|_| Vec::with_capacity(planes.len() / px.max(1)))
-        .collect();
-    for plane in planes.chunks_exact_mut(px) {
+impl<T> RegionResult<T> {
+    /// The data, one plane of the region per time step.
+    fn data_planes(&self) -> Vec<&[T]> {
+        self.data
+            .iter()
+            .flat_map(|b| b.chunks_exact(self.pixels))
+            .collect()
+    }
+
+    /// The quality codes, one plane of the region per time step.
+    fn quality_planes(&self) -> Vec<&[u8]> {
+        self.quality.chunks_exact(self.pixels).collect()
+    }
+}
+
+/// Splits `planes` (one per time step, `px` samples each) into the columns
+/// of each group of [`REGION_GROUP`] pixels: one row of the group per time
+/// step. Groups own disjoint parts, so they are filled in parallel in place.
+fn group_columns<'a, T: 'a>(
+    planes: impl Iterator<Item = &'a mut [T]>,
+    px: usize,
+) -> Vec<Vec<&'a mut [T]>> {
+    let mut groups: Vec<Vec<&mut [T]>> =
+        (0..px.div_ceil(REGION_GROUP)).map(|_| Vec::new()).collect();
+    for plane in planes {
         for (g, row) in groups.iter_mut().zip(plane.chunks_mut(REGION_GROUP)) {
             g.push(row);
         }
     }
     groups
+}
+
+/// The samples of `rows` (one per time step) as f32, time-major, the
+/// stored fill value (and NaN) as NaN. Exact for the types that
+/// [`exact_in_f32`] accepts.
+fn gather_f32<T: arco_convert::Sample>(rows: &[&mut [T]], fill: Option<T>, x: &mut Vec<f32>) {
+    x.clear();
+    for row in rows {
+        #[allow(clippy::cast_possible_truncation)] // exact: see exact_in_f32
+        x.extend(row.iter().map(|&v| {
+            if v.is_nan() || Some(v) == fill {
+                f32::NAN
+            } else {
+                v.to_f64() as f32
+            }
+        }));
+    }
+}
+
+/// Types whose every value f32 holds exactly.
+fn exact_in_f32(dtype: DType) -> bool {
+    matches!(dtype, DType::U8 | DType::U16 | DType::I16 | DType::F32)
 }
 
 /// Pixel-major results of one window: values and quality codes.
@@ -1079,17 +1120,40 @@ impl Setup {
     ) -> anyhow::Result<RegionResult<T>> {
         let filler = &self.filler;
         let (n_in, n, px) = (filler.n_dates, filler.n, region.len());
-        let read = self.input.read_region(region)?;
+        let mut read = self.input.read_region(region)?;
         let nodata = T::from_f64(self.out_nodata.unwrap_or(f64::NAN));
-        // Zeroed (lazily, by the kernel): every sample is written by its
-        // group, in parallel, so nothing is filled here on one thread.
-        let mut out = RegionResult {
-            data: vec![T::default(); n * px],
-            quality: vec![0u8; n * px],
+        // A cube of a type f32 holds exactly, filled time-major: each group
+        // writes its results over the samples it read (no second buffer of
+        // the region's size to fault in).
+        let in_place = match &mut read {
+            Region::Cube(cube) if filler.time_major_ok() && exact_in_f32(T::DTYPE) => {
+                cube.take_planes::<T>()
+            }
+            _ => None,
         };
-        let columns = group_columns(&mut out.data, px)
+        let fill = self
+            .input
+            .nodata()
+            .map(T::from_f64)
+            .filter(|v| Some(v.to_f64()) == self.input.nodata());
+        let mut out = RegionResult {
+            // Zeroed (lazily, by the kernel) when fresh: every sample is
+            // written by its group, in parallel.
+            data: if let Some(blocks) = &in_place {
+                Vec::with_capacity(blocks.len())
+            } else {
+                vec![vec![T::default(); n * px]]
+            },
+            quality: vec![0u8; n * px],
+            pixels: px,
+        };
+        let done_in_place = in_place.is_some();
+        if let Some(blocks) = in_place {
+            out.data = blocks;
+        }
+        let columns = group_columns(out.data.iter_mut().flat_map(|b| b.chunks_exact_mut(px)), px)
             .into_iter()
-            .zip(group_columns(&mut out.quality, px))
+            .zip(group_columns(out.quality.chunks_exact_mut(px), px))
             .enumerate()
             .collect::<Vec<_>>();
         let parts = columns
@@ -1100,24 +1164,29 @@ impl Setup {
                     let ps = g * REGION_GROUP..((g + 1) * REGION_GROUP).min(px);
                     let m = ps.len();
                     let mut c = Counts::default();
-                    if let Region::Cube(cube) = &read {
-                        if filler.time_major_ok() && cube.time_major_f32(ps.clone(), &mut scratch.x)
-                        {
-                            arco_core::simd::wide(
-                                #[inline(always)]
-                                || {
-                                    filler.fill_time_major(
-                                        scratch,
-                                        m,
-                                        nodata,
-                                        &mut c,
-                                        &mut data,
-                                        &mut quality,
-                                    )
-                                },
-                            )?;
-                            return Ok(c);
-                        }
+                    let time_major = if done_in_place {
+                        gather_f32(&data, fill, &mut scratch.x);
+                        true
+                    } else if let Region::Cube(cube) = &read {
+                        filler.time_major_ok() && cube.time_major_f32(ps.clone(), &mut scratch.x)
+                    } else {
+                        false
+                    };
+                    if time_major {
+                        arco_core::simd::wide(
+                            #[inline(always)]
+                            || {
+                                filler.fill_time_major(
+                                    scratch,
+                                    m,
+                                    nodata,
+                                    &mut c,
+                                    &mut data,
+                                    &mut quality,
+                                )
+                            },
+                        )?;
+                        return Ok(c);
                     }
                     let (mut raw, mut qa) = (Vec::new(), Vec::new());
                     let has_qa = read.pixels(ps, &mut raw, &mut qa, n_in);
@@ -1345,8 +1414,8 @@ fn fill_cubes<T: CubeSample>(
     for region in regions {
         let r = setup.compute_region::<T>(*region, counts)?;
         let (d, q) = rayon::join(
-            || data_cube.write_region(*region, &r.data),
-            || qa_cube.write_region(*region, &r.quality),
+            || data_cube.write_region(*region, &r.data_planes()),
+            || qa_cube.write_region(*region, &r.quality_planes()),
         );
         d?;
         q?;

@@ -336,6 +336,40 @@ pub struct CubeWindow {
 }
 
 impl CubeWindow {
+    /// The stored data type.
+    fn dtype(&self) -> DType {
+        match &self.planes {
+            Planes::U8(_) => DType::U8,
+            Planes::U16(_) => DType::U16,
+            Planes::I16(_) => DType::I16,
+            Planes::U32(_) => DType::U32,
+            Planes::I32(_) => DType::I32,
+            Planes::F32(_) => DType::F32,
+            Planes::F64(_) => DType::F64,
+        }
+    }
+
+    /// Takes the samples out as stored when they are `T`: one buffer per
+    /// block of time steps (the cube's time chunk), each holding its steps'
+    /// planes of the window one after the other. The window is empty after;
+    /// `None` (and the window untouched) for another type.
+    pub fn take_planes<T: crate::dtype::Sample>(&mut self) -> Option<Vec<Vec<T>>> {
+        if T::DTYPE != self.dtype() {
+            return None;
+        }
+        let planes = std::mem::replace(&mut self.planes, Planes::U8(Vec::new()));
+        let any: Box<dyn std::any::Any> = match planes {
+            Planes::U8(v) => Box::new(v),
+            Planes::U16(v) => Box::new(v),
+            Planes::I16(v) => Box::new(v),
+            Planes::U32(v) => Box::new(v),
+            Planes::I32(v) => Box::new(v),
+            Planes::F32(v) => Box::new(v),
+            Planes::F64(v) => Box::new(v),
+        };
+        any.downcast::<Vec<Vec<T>>>().ok().map(|v| *v)
+    }
+
     /// Pixels `ps` of the window as f32, time-major (`out[t * m + i]` for
     /// pixel `ps.start + i`, `m` pixels), the fill value (and NaN) as NaN.
     /// Returns `false`, writing nothing, when the stored type does not

@@ -62,14 +62,14 @@ impl CubeWriter {
         self.building.plan.levels[0].outer
     }
 
-    /// Stores `region` of every time step from `planes`: time-major
-    /// (`planes[t * region.len() + p]`, rows of `region.w`), in the cube's
-    /// data type, unfillable samples holding the fill value already. The
-    /// region starts on a chunk corner and holds whole chunks (clipped at
-    /// the grid's edges). A region that is one chunk, with one time block
-    /// per chunk, is encoded straight from `planes`, with no copy; chunks
-    /// and time blocks are encoded in parallel.
-    pub fn write_region<T: CubeSample>(&mut self, region: Window, planes: &[T]) -> Result<()> {
+    /// Stores `region` of every time step from `planes`, one per time step
+    /// (`planes[t][p]`, rows of `region.w`), in the cube's data type,
+    /// unfillable samples holding the fill value already. The region starts
+    /// on a chunk corner and holds whole chunks (clipped at the grid's
+    /// edges). A region that is one chunk of one time step is encoded
+    /// straight from its plane, with no copy; chunks and time blocks are
+    /// encoded in parallel.
+    pub fn write_region<T: CubeSample>(&mut self, region: Window, planes: &[&[T]]) -> Result<()> {
         let b = &self.building;
         let plan = &b.plan;
         let (oy, ox) = plan.levels[0].outer;
@@ -82,13 +82,14 @@ impl CubeWriter {
         if T::DTYPE != plan.dtype
             || !whole_chunks(region.x, region.w, ox, width)
             || !whole_chunks(region.y, region.h, oy, height)
-            || planes.len() != nt * px
+            || planes.len() != nt
+            || planes.iter().any(|p| p.len() != px)
         {
             return Err(zarr_err(
                 &b.target,
                 "writing a region",
                 format!(
-                    "{region:?} of {} samples is not whole {oy}x{ox} chunks of {nt} steps in {}",
+                    "{region:?} in {} planes is not whole {oy}x{ox} chunks of {nt} steps in {}",
                     planes.len(),
                     plan.dtype.name()
                 ),
@@ -106,7 +107,15 @@ impl CubeWriter {
             .flat_map(|tb| chunks.iter().map(move |c| (*c, tb)))
             .collect();
         let (stats, stored) = rayon::join(
-            || stats::interleaved(planes, 1, skip).swap_remove(0),
+            || {
+                planes
+                    .par_iter()
+                    .map(|p| stats::interleaved(p, 1, skip).swap_remove(0))
+                    .reduce(StatsAcc::default, |mut a, b| {
+                        a.merge(&b);
+                        a
+                    })
+            },
             || {
                 jobs.par_iter().try_for_each(|&(c, tb)| -> Result<()> {
                     let times = tb * tc..((tb + 1) * tc).min(nt);
@@ -115,14 +124,14 @@ impl CubeWriter {
                         ((region.y + c.y) / oy) as u64,
                         ((region.x + c.x) / ox) as u64,
                     ];
-                    if c.len() == px && (c.w, c.h) == (ox, oy) && times.len() == tc {
-                        let src = &planes[times.start * px..times.end * px];
+                    if c.len() == px && (c.w, c.h) == (ox, oy) && tc == 1 {
+                        let src = planes[times.start];
                         return store_chunk(&b.arrays[0], plan, 0, fill, &idx, src, &b.target);
                     }
                     // Chunk layout [t][y][x], edge chunks padded with the fill.
                     let mut buf = vec![fill; tc * oy * ox];
                     for (t, chunk_plane) in times.zip(buf.chunks_exact_mut(oy * ox)) {
-                        let plane = &planes[t * px..(t + 1) * px];
+                        let plane = planes[t];
                         for y in 0..c.h {
                             let row = &plane[(c.y + y) * region.w + c.x..][..c.w];
                             chunk_plane[y * ox..][..c.w].copy_from_slice(row);

@@ -840,6 +840,7 @@ fn regions_written_from_planes_read_back() {
                         .map(move |p| value(t, region.x + p % region.w, region.y + p / region.w))
                 })
                 .collect();
+            let planes: Vec<&[u16]> = planes.chunks_exact(region.len()).collect();
             writer.write_region(region, &planes).unwrap();
         }
         let bad = writer.write_region(
@@ -849,16 +850,26 @@ fn regions_written_from_planes_read_back() {
                 w: 16,
                 h: 16,
             },
-            &[1u16; 5],
+            &[&[1u16; 5][..]; 3],
         );
         assert!(bad.is_err(), "planes of the wrong length are refused");
+        let short = writer.write_region(
+            Window {
+                x: 0,
+                y: 0,
+                w: 16,
+                h: 16,
+            },
+            &[&[1u16; 256][..]; 2],
+        );
+        assert!(short.is_err(), "fewer planes than time steps are refused");
         let off = Window {
             x: 8,
             y: 0,
             w: 16,
             h: 16,
         };
-        let bad = writer.write_region(off, &[1u16; 3 * 256]);
+        let bad = writer.write_region(off, &[&[1u16; 256][..]; 3]);
         assert!(bad.is_err(), "a region off the chunk corners is refused");
         let part = Window {
             x: 0,
@@ -866,7 +877,7 @@ fn regions_written_from_planes_read_back() {
             w: 24,
             h: 16,
         };
-        let bad = writer.write_region(part, &[1u16; 3 * 384]);
+        let bad = writer.write_region(part, &[&[1u16; 384][..]; 3]);
         assert!(bad.is_err(), "a region holding part of a chunk is refused");
         writer.finish(&NoProgress).unwrap();
         let (shape, got) = read_all::<u16>(&out, "/data");
