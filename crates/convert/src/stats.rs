@@ -94,23 +94,36 @@ impl StatsAcc {
         }
         const L: usize = 8;
         let valid = |v: T| !v.is_nan() && Some(v) != nodata;
+        // The same test on the widened value, written without short
+        // circuits so that it compiles to lane masks: widening is exact and
+        // one-to-one for every sample type, and NaN is unequal to itself.
+        let nd = nodata.map_or(f64::NAN, Sample::to_f64);
+        #[allow(clippy::eq_op, clippy::float_cmp, clippy::needless_bitwise_bool)]
+        let ok = |x: f64| (x == x) & (x != nd);
         let mut sum = [0f64; L];
-        let mut count = [0u64; L];
+        // Counts as floats (exact below 2^53 a lane) to stay in f64 lanes.
+        let mut count = [0f64; L];
         let mut min = [f64::INFINITY; L];
         let mut max = [f64::NEG_INFINITY; L];
         let lanes = values.chunks_exact(L);
         let rest = lanes.remainder();
         for c in lanes {
             for j in 0..L {
-                let (ok, x) = (valid(c[j]), c[j].to_f64());
+                let x = c[j].to_f64();
+                let ok = ok(x);
                 sum[j] += if ok { x } else { 0.0 };
-                count[j] += u64::from(ok);
+                count[j] += if ok { 1.0 } else { 0.0 };
                 // Plain comparisons (no NaN reaches them): they vectorise
                 // where `f64::min` does not.
-                min[j] = if ok && x < min[j] { x } else { min[j] };
-                max[j] = if ok && x > max[j] { x } else { max[j] };
+                #[allow(clippy::needless_bitwise_bool)]
+                {
+                    min[j] = if ok & (x < min[j]) { x } else { min[j] };
+                    max[j] = if ok & (x > max[j]) { x } else { max[j] };
+                }
             }
         }
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let mut count = count.map(|c| c as u64);
         for &v in rest {
             if valid(v) {
                 let x = v.to_f64();
@@ -137,8 +150,9 @@ impl StatsAcc {
         let lanes = values.chunks_exact(L);
         for c in lanes {
             for j in 0..L {
-                let d = c[j].to_f64() - acc.mean;
-                m2[j] += if valid(c[j]) { d * d } else { 0.0 };
+                let x = c[j].to_f64();
+                let d = x - acc.mean;
+                m2[j] += if ok(x) { d * d } else { 0.0 };
             }
         }
         for &v in rest.iter().filter(|&&v| valid(v)) {
