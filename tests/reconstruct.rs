@@ -768,3 +768,116 @@ fn several_bands_fill_each_band_as_its_own_run_would() {
         .join("awfi_b1_2018-02-02.tif")
         .exists());
 }
+
+#[test]
+fn empty_regions_of_a_cube_input_are_skipped_with_the_same_result() {
+    // A series whose right half is nodata at every date: its cube stores no
+    // chunk there. Reconstructing the cube skips those regions (nothing read
+    // or written) and gives the same chunks, counts and statistics as the
+    // frames path from the rasters, which computes every pixel.
+    let dir = tempfile::tempdir().unwrap();
+    let gtiff = DriverManager::get_driver_by_name("GTiff").unwrap();
+    let (w, h) = (48usize, 20usize);
+    let mut inputs = Vec::new();
+    for t in 0..8 {
+        let path = dir.path().join(format!("e_2021-{:02}-01.tif", t + 1));
+        let mut ds = gtiff
+            .create_with_band_type::<u16, _>(&path, w, h, 1)
+            .unwrap();
+        ds.set_geo_transform(&[500_000.0, 30.0, 0.0, 5_000_000.0, 0.0, -30.0])
+            .unwrap();
+        ds.set_spatial_ref(&gdal::spatial_ref::SpatialRef::from_epsg(32633).unwrap())
+            .unwrap();
+        let mut band = ds.rasterband(1).unwrap();
+        band.set_no_data_value(Some(0.0)).unwrap();
+        let v: Vec<u16> = (0..w * h)
+            .map(|p| {
+                let (x, y) = (p % w, p / w);
+                if x >= 32 || (x + y + t) % 3 == 0 {
+                    0
+                } else {
+                    (100 + x * 7 + y * 3 + t * 11) as u16
+                }
+            })
+            .collect();
+        band.write((0, 0), (w, h), &mut Buffer::new((w, h), v))
+            .unwrap();
+        inputs.push(path.to_string_lossy().into_owned());
+    }
+    let cube = dir.path().join("cube").join("e.zarr");
+    std::fs::create_dir(dir.path().join("cube")).unwrap();
+    let mut conv: Vec<&str> = vec!["convert"];
+    conv.extend(inputs.iter().map(String::as_str));
+    conv.extend([
+        "-o",
+        cube.to_str().unwrap(),
+        "--chunks",
+        "1,16,16",
+        "--quiet",
+    ]);
+    assert_ok(&arco(&conv), "rasters to a cube of 16 px chunks");
+    assert!(
+        !cube.join("data/c/0/0/2").exists(),
+        "the empty third column of chunks is not stored"
+    );
+    let run = |inputs: &[&str], out: &Path, to: &str| -> serde_json::Value {
+        let mut args: Vec<&str> = vec!["reconstruct"];
+        args.extend(inputs);
+        args.extend([
+            "-o",
+            out.to_str().unwrap(),
+            "--to",
+            to,
+            "--season",
+            "12",
+            "--chunks",
+            "1,16,16",
+            "--json",
+        ]);
+        let o = arco(&args);
+        assert_ok(&o, &format!("reconstruct --to {to}"));
+        serde_json::from_slice(&o.stdout).unwrap()
+    };
+    let (a, b) = (dir.path().join("from_cube"), dir.path().join("frames"));
+    let sa = run(&[cube.to_str().unwrap()], &a, "geozarr");
+    let rasters: Vec<&str> = inputs.iter().map(String::as_str).collect();
+    let sb = run(&rasters, &b, "cog,geozarr");
+    assert_eq!(sa["bands"], sb["bands"], "the same counts");
+    assert!(sa["bands"][0]["unfillable"].as_u64().unwrap() >= (16 * 20 * 8) as u64);
+    for name in ["e.zarr", "e_quality.zarr"] {
+        let (ta, tb) = (tree(&a.join(name)), tree(&b.join(name)));
+        let chunks = |t: &std::collections::BTreeMap<String, Vec<u8>>| -> Vec<String> {
+            t.keys()
+                .filter(|k| k.starts_with("data/c/") || k.starts_with("quality/c/"))
+                .cloned()
+                .collect()
+        };
+        assert_eq!(chunks(&ta), chunks(&tb), "{name}: the same chunks");
+        assert!(!chunks(&ta).is_empty());
+        for k in chunks(&ta) {
+            assert!(ta[&k] == tb[&k], "{name}/{k} differs");
+        }
+    }
+    let stats = |s: &serde_json::Value, i: usize| s["outputs"][i]["bands"][0]["statistics"].clone();
+    let zarr_at = |s: &serde_json::Value, name: &str| {
+        s["outputs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .position(|r| r["path"].as_str().unwrap().ends_with(name))
+            .unwrap()
+    };
+    for name in ["e.zarr", "e_quality.zarr"] {
+        let (x, y) = (
+            stats(&sa, zarr_at(&sa, name)),
+            stats(&sb, zarr_at(&sb, name)),
+        );
+        for key in ["minimum", "maximum", "mean", "stddev", "valid_percent"] {
+            let (u, v) = (x[key].as_f64().unwrap(), y[key].as_f64().unwrap());
+            assert!(
+                (u - v).abs() <= 1e-9 * v.abs().max(1.0),
+                "{name} {key}: {u} vs {v}"
+            );
+        }
+    }
+}

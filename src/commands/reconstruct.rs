@@ -1038,6 +1038,11 @@ impl Setup {
         })
     }
 
+    /// True when the input is a cube with nothing stored in `region`.
+    fn input_is_empty(&self, region: Window) -> bool {
+        matches!(&self.input, Input::Cube(c) if c.window_is_empty(region))
+    }
+
     /// Rows and columns of the input's chunks, when it is a cube.
     fn input_chunks(&self) -> Option<(usize, usize)> {
         match &self.input {
@@ -1412,6 +1417,15 @@ fn fill_cubes<T: CubeSample>(
     bar: &dyn arco_core::Progress,
 ) -> anyhow::Result<()> {
     for region in regions {
+        // No input stored there: every output sample is unfillable, which is
+        // the cubes' fill value, so nothing is read or written.
+        if setup.input_is_empty(*region) {
+            counts.unfillable += (region.len() * setup.steps()) as u64;
+            data_cube.skip_region(*region);
+            qa_cube.skip_region(*region);
+            bar.advance(1);
+            continue;
+        }
         let r = setup.compute_region::<T>(*region, counts)?;
         let (d, q) = rayon::join(
             || data_cube.write_region(*region, &r.data_planes()),

@@ -38,6 +38,25 @@ impl Default for StatsAcc {
 }
 
 impl StatsAcc {
+    /// `total` samples all equal to `value`, valid unless `value` is NaN
+    /// or `nodata` (a region left as a cube's fill value).
+    pub fn constant(total: u64, value: f64, nodata: Option<f64>) -> Self {
+        if value.is_nan() || Some(value) == nodata || total == 0 {
+            return Self {
+                total,
+                ..Self::default()
+            };
+        }
+        Self {
+            total,
+            count: total,
+            min: value,
+            max: value,
+            mean: value,
+            m2: 0.0,
+        }
+    }
+
     /// Adds another partial result.
     pub fn merge(&mut self, o: &StatsAcc) {
         self.total += o.total;

@@ -196,6 +196,25 @@ impl ZarrCube {
         self.chunk
     }
 
+    /// True when no chunk (or shard) of `win` is stored, at any time step:
+    /// the window holds only the fill value (an ocean tile of a land
+    /// product), so it need not be read.
+    pub fn window_is_empty(&self, win: Window) -> bool {
+        let [tc, cy, cx] = self.chunk.map(|c| c.max(1));
+        let (ys, xs) = (
+            win.y / cy..(win.y + win.h).div_ceil(cy),
+            win.x / cx..(win.x + win.w).div_ceil(cx),
+        );
+        (0..self.dates.len().div_ceil(tc)).all(|tb| {
+            ys.clone().all(|y| {
+                xs.clone().all(|x| {
+                    let key = self.array.chunk_key(&[tb as u64, y as u64, x as u64]);
+                    !self.path.join(key.as_str()).exists()
+                })
+            })
+        })
+    }
+
     /// Reads `win` of every time step as f64, pixel-major (`out[p * n + t]`),
     /// the fill value (and NaN) as NaN.
     pub fn read(&self, win: Window, out: &mut Vec<f64>) -> Result<()> {

@@ -146,6 +146,14 @@ impl CubeWriter {
         Ok(())
     }
 
+    /// Leaves `region` as the fill value (nothing stored: readers fill
+    /// missing chunks), with its samples in the statistics as if written.
+    pub fn skip_region(&mut self, region: Window) {
+        let plan = &self.building.plan;
+        let total = (plan.nt.unwrap_or(1) * region.len()) as u64;
+        self.stats[0].merge(&StatsAcc::constant(total, plan.fill, plan.nodata));
+    }
+
     /// Builds the overviews (when the plan has any) from level 0, then
     /// renames the cube into place and returns its record.
     pub fn finish(self, progress: &dyn Progress) -> Result<Record> {
