@@ -41,6 +41,12 @@ Examples:
   # SWAG then Savitzky-Golay smoothing (window 5, order 2)
   arco reconstruct ndvi_*.tif -o out/ --sg 5,2
 
+  # Every band of 4-band rasters, each on its own (outputs named _b1 .. _b4)
+  arco reconstruct awfi_*.tif --band 1,2,3,4 -o filled/
+
+  # A cube in, cubes out, a year of 16-day dates per chunk (for time series reads)
+  arco reconstruct ndvi.zarr -o out/ --to geozarr --chunks 23,512,512
+
 Quality outputs (uint8, one per date): 100 = observed, 1-99 = filled, with
 the share (percent) of the best possible kernel weight behind the value,
 0 = could not be filled (no valid sample within reach).";
