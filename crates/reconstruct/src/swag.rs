@@ -26,6 +26,13 @@
 //! `O(n^2)` to `O(n P)` per series. [`SwagKernel::fill_direct_f64`] keeps the
 //! plain `O(n^2)` sum as a reference.
 //!
+//! The recursions run on `L` series side by side (one SIMD lane each,
+//! time-major). Pixel-major blocks are moved in and out of that layout in
+//! 8 x 8 register transposes ([`arco_core::simd::Lanes`]), and the strided
+//! sums are read without bounds checks (their padding is checked once per
+//! kernel): both the single-element moves and the checks had cost about as
+//! much as the arithmetic.
+//!
 //! # Precision
 //! The f64 entry points ([`SwagKernel::fill_f64`], [`SwagKernel::fill_block_f64`])
 //! sum in f64 and stay within 1e-10 of the direct sum. The f32 entry points
@@ -222,6 +229,7 @@ trait Sample:
     + std::ops::Sub<Output = Self>
     + std::ops::Mul<Output = Self>
     + std::ops::Div<Output = Self>
+    + arco_core::simd::Lanes
 {
     const NAN: Self;
     const ONE: Self;
@@ -375,8 +383,24 @@ impl LanePlan {
         } else {
             (Window::NONE, Window::NONE)
         };
+        let pad = period + 1;
+        // Every offset from a step into the padded strided sums is at most
+        // `pad` (the unchecked reads of `SwagKernel::lane_sums` rely on it).
+        let widest = [
+            period,
+            past_hi,
+            fut_hi,
+            past1.len,
+            past2.len,
+            fut1.len + 1,
+            fut2.len,
+        ];
+        assert!(
+            widest.iter().all(|&k| k <= pad),
+            "lane plan wider than its padding"
+        );
         Self {
-            pad: period + 1,
+            pad,
             past_hi,
             fut_hi,
             past1,
@@ -456,6 +480,24 @@ fn axpy<F: Sample, const L: usize>(a: &[F; L], c: F, b: &[F; L]) -> [F; L] {
         r[l] = a[l] + c * b[l];
     }
     r
+}
+
+/// Per lane of a 0/1 mask: the count of ones and the first step with a
+/// one (infinite: none). One pass of whole-lane compares and minimums.
+#[inline(always)]
+fn support<F: Sample, const L: usize>(m: &[[F; L]]) -> ([u32; L], [F; L]) {
+    let mut count = [0u32; L];
+    let mut first = [F::INFINITY; L];
+    let mut t = F::ZERO;
+    for mt in m {
+        for l in 0..L {
+            count[l] += u32::from(mt[l] != F::ZERO);
+            let cand = if mt[l] == F::ZERO { F::INFINITY } else { t };
+            first[l] = if cand < first[l] { cand } else { first[l] };
+        }
+        t = t + F::ONE;
+    }
+    (count, first)
 }
 
 /// `c * a`, lane by lane.
@@ -712,11 +754,7 @@ impl SwagKernel {
     ) {
         let n = self.n;
         // Gather the raw values into `num` (free until the sums).
-        for (l, row) in y.chunks_exact(n).enumerate() {
-            for (rt, &v) in s.num[..n].iter_mut().zip(row) {
-                rt[l] = v;
-            }
-        }
+        T::rows_to_lanes(y, n, &mut s.num);
         if let Some(thresh) = self.lanes_core(plan, s) {
             // Every series is complete (kept as is) or empty (all NaN).
             for ((yl, ql), th) in y
@@ -733,20 +771,8 @@ impl SwagKernel {
             }
             return;
         }
-        for (l, (yl, ql)) in y
-            .chunks_exact_mut(n)
-            .zip(qa.chunks_exact_mut(n))
-            .enumerate()
-        {
-            for ((yv, qv), (o, q)) in yl
-                .iter_mut()
-                .zip(ql.iter_mut())
-                .zip(s.num[..n].iter().zip(&s.den[..n]))
-            {
-                *yv = o[l];
-                *qv = q[l];
-            }
-        }
+        T::lanes_to_rows(&s.num, n, y);
+        T::lanes_to_rows(&s.den, n, qa);
     }
 
     /// The lane kernel on the `L` series gathered time-major into `s.num`:
@@ -774,25 +800,14 @@ impl SwagKernel {
             *mv = if ok { T::ONE } else { T::ZERO };
             *xv = if ok { v } else { T::ZERO };
         }
-        // Valid samples per lane, counted exactly.
-        let mut count = [0usize; L];
-        for mt in &s.m[..n] {
-            for l in 0..L {
-                count[l] += usize::from(mt[l] != T::ZERO);
-            }
-        }
+        let (count, first) = support(&s.m[..n]);
         // thresh: first step with support (infinite: none).
         let mut thresh = [T::INFINITY; L];
         let mut trivial = true;
         for l in 0..L {
-            let valid = count[l];
-            trivial &= valid == 0 || valid == n;
-            if let Some(first) = s.m[..n].iter().position(|m| m[l] != T::ZERO) {
-                thresh[l] = if causal {
-                    T::from_f64(first as f64)
-                } else {
-                    T::ZERO
-                };
+            trivial &= count[l] == 0 || count[l] as usize == n;
+            if first[l] < T::INFINITY {
+                thresh[l] = if causal { first[l] } else { T::ZERO };
             }
         }
         if trivial {
@@ -897,6 +912,13 @@ impl SwagKernel {
             den,
         } = s;
         let (x, m) = (&x[..n], &m[..n]);
+        // The unchecked reads and writes (`at`) stay in range: the steps'
+        // own buffers are indexed by `t < n` (sliced to `n` above and
+        // below), and every index into the strided sums is `pad + t` plus or
+        // minus a period or a window length, all at most `pad`, inside
+        // `[0, n + 2 pad)` (the plan's bounds are checked in `LanePlan::new`).
+        let len = n + 2 * pad;
+        assert!(ax.len() == len && am.len() == len && bx.len() == len && bm.len() == len);
         let (num, den) = (&mut num[..n], &mut den[..n]);
         let ida = |t: usize| F::from_f64(plan.inv_den_all[t]);
         let tf = |t: usize| F::from_f64(t as f64);
@@ -906,14 +928,14 @@ impl SwagKernel {
         let (mut ux, mut um) = (z, z);
         for t in 0..n {
             let i = pad + t;
-            let cx = axpy(&x[t], d, &ax[i - p]);
-            let cm = axpy(&m[t], d, &am[i - p]);
-            ax[i] = cx;
-            am[i] = cm;
-            ux = w.step(&ux, &cx, &ax[i - w.len]);
-            um = w.step(&um, &cm, &am[i - w.len]);
-            num[t] = scale(w.weight, &ux);
-            den[t] = scale(w.weight, &um);
+            let cx = axpy(at(x, t), d, at(ax, i - p));
+            let cm = axpy(at(m, t), d, at(am, i - p));
+            *at_mut(ax, i) = cx;
+            *at_mut(am, i) = cm;
+            ux = w.step(&ux, &cx, at(ax, i - w.len));
+            um = w.step(&um, &cm, at(am, i - w.len));
+            *at_mut(num, t) = scale(w.weight, &ux);
+            *at_mut(den, t) = scale(w.weight, &um);
         }
         // Backward: rising past window v[t] = sum_{j<len} beta^j A[t-hi+j],
         // started from v[n] so that every step is the same recursion.
@@ -921,27 +943,19 @@ impl SwagKernel {
         let hi = plan.past_hi;
         let (mut vx, mut vm) = (z, z);
         for j in (0..w2.len).rev() {
-            vx = axpy(&ax[pad + n - hi + j], w2.rate, &vx);
-            vm = axpy(&am[pad + n - hi + j], w2.rate, &vm);
+            vx = axpy(at(ax, pad + n - hi + j), w2.rate, &vx);
+            vm = axpy(at(am, pad + n - hi + j), w2.rate, &vm);
         }
         if causal {
             for t in (0..n).rev() {
                 let i = pad + t;
-                vx = w2.step(&vx, &ax[i - hi], &ax[i - hi + w2.len]);
-                vm = w2.step(&vm, &am[i - hi], &am[i - hi + w2.len]);
-                let sn = axpy(&num[t], w2.weight, &vx);
-                let sd = axpy(&den[t], w2.weight, &vm);
-                finish(
-                    &x[t],
-                    &m[t],
-                    &sn,
-                    &sd,
-                    tf(t),
-                    thresh,
-                    ida(t),
-                    &mut num[t],
-                    &mut den[t],
-                );
+                vx = w2.step(&vx, at(ax, i - hi), at(ax, i - hi + w2.len));
+                vm = w2.step(&vm, at(am, i - hi), at(am, i - hi + w2.len));
+                let sn = axpy(at(num, t), w2.weight, &vx);
+                let sd = axpy(at(den, t), w2.weight, &vm);
+                let (xt, mt) = (at(x, t), at(m, t));
+                let (nt, dt) = (at_mut(num, t), at_mut(den, t));
+                finish(xt, mt, &sn, &sd, tf(t), thresh, ida(t), nt, dt);
             }
             return;
         }
@@ -951,16 +965,18 @@ impl SwagKernel {
         let (mut fx, mut fm) = (z, z);
         for t in (0..n).rev() {
             let i = pad + t;
-            let cx = axpy(&x[t], d, &bx[i + p]);
-            let cm = axpy(&m[t], d, &bm[i + p]);
-            bx[i] = cx;
-            bm[i] = cm;
-            vx = w2.step(&vx, &ax[i - hi], &ax[i - hi + w2.len]);
-            vm = w2.step(&vm, &am[i - hi], &am[i - hi + w2.len]);
-            fx = f1.step(&fx, &bx[i + 1], &bx[i + 1 + f1.len]);
-            fm = f1.step(&fm, &bm[i + 1], &bm[i + 1 + f1.len]);
-            num[t] = axpy(&axpy(&num[t], w2.weight, &vx), f1.weight, &fx);
-            den[t] = axpy(&axpy(&den[t], w2.weight, &vm), f1.weight, &fm);
+            let cx = axpy(at(x, t), d, at(bx, i + p));
+            let cm = axpy(at(m, t), d, at(bm, i + p));
+            *at_mut(bx, i) = cx;
+            *at_mut(bm, i) = cm;
+            vx = w2.step(&vx, at(ax, i - hi), at(ax, i - hi + w2.len));
+            vm = w2.step(&vm, at(am, i - hi), at(am, i - hi + w2.len));
+            fx = f1.step(&fx, at(bx, i + 1), at(bx, i + 1 + f1.len));
+            fm = f1.step(&fm, at(bm, i + 1), at(bm, i + 1 + f1.len));
+            let sn = axpy(&axpy(at(num, t), w2.weight, &vx), f1.weight, &fx);
+            let sd = axpy(&axpy(at(den, t), w2.weight, &vm), f1.weight, &fm);
+            *at_mut(num, t) = sn;
+            *at_mut(den, t) = sd;
         }
         // Forward: rising future window v[t] = sum_{j<len} beta^j
         // B[t+hi-j], started from v[-1]; then the output.
@@ -968,26 +984,18 @@ impl SwagKernel {
         let hi = plan.fut_hi;
         let (mut vx, mut vm) = (z, z);
         for j in (0..f2.len).rev() {
-            vx = axpy(&bx[pad + hi - 1 - j], f2.rate, &vx);
-            vm = axpy(&bm[pad + hi - 1 - j], f2.rate, &vm);
+            vx = axpy(at(bx, pad + hi - 1 - j), f2.rate, &vx);
+            vm = axpy(at(bm, pad + hi - 1 - j), f2.rate, &vm);
         }
         for t in 0..n {
             let i = pad + t;
-            vx = f2.step(&vx, &bx[i + hi], &bx[i + hi - f2.len]);
-            vm = f2.step(&vm, &bm[i + hi], &bm[i + hi - f2.len]);
-            let sn = axpy(&num[t], f2.weight, &vx);
-            let sd = axpy(&den[t], f2.weight, &vm);
-            finish(
-                &x[t],
-                &m[t],
-                &sn,
-                &sd,
-                tf(t),
-                thresh,
-                ida(t),
-                &mut num[t],
-                &mut den[t],
-            );
+            vx = f2.step(&vx, at(bx, i + hi), at(bx, i + hi - f2.len));
+            vm = f2.step(&vm, at(bm, i + hi), at(bm, i + hi - f2.len));
+            let sn = axpy(at(num, t), f2.weight, &vx);
+            let sd = axpy(at(den, t), f2.weight, &vm);
+            let (xt, mt) = (at(x, t), at(m, t));
+            let (nt, dt) = (at_mut(num, t), at_mut(den, t));
+            finish(xt, mt, &sn, &sd, tf(t), thresh, ida(t), nt, dt);
         }
     }
 
@@ -1202,4 +1210,26 @@ impl SwagKernel {
         }
         Ok(())
     }
+}
+
+/// `&s[i]` without the bounds check, for the padded strided sums of
+/// [`SwagKernel::lane_sums`], whose every index is `pad + t` plus or minus at
+/// most `pad` (checked once per call there). The checks cost a quarter of
+/// the two-sided kernel's time: they and the slice lengths they reload
+/// crowd out the lane registers.
+#[allow(unsafe_code)]
+#[inline(always)]
+fn at<T>(s: &[T], i: usize) -> &T {
+    debug_assert!(i < s.len());
+    // SAFETY: the caller keeps `i < s.len()` (see above).
+    unsafe { s.get_unchecked(i) }
+}
+
+/// Mutable [`at`].
+#[allow(unsafe_code)]
+#[inline(always)]
+fn at_mut<T>(s: &mut [T], i: usize) -> &mut T {
+    debug_assert!(i < s.len());
+    // SAFETY: as for `at`.
+    unsafe { s.get_unchecked_mut(i) }
 }
