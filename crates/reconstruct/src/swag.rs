@@ -425,12 +425,19 @@ struct LaneScratch<F, const L: usize> {
     /// Numerator and denominator; then the output and its quality.
     num: Vec<[F; L]>,
     den: Vec<[F; L]>,
+    /// Per step, in the sample type: `t` and `1 / den_all[t]` (converted
+    /// once here rather than at every step of every group).
+    steps: Vec<F>,
+    inv_den_all: Vec<F>,
 }
 
 impl<F: Sample, const L: usize> LaneScratch<F, L> {
-    fn new(n: usize, pad: usize) -> Self {
+    fn new(n: usize, plan: &LanePlan) -> Self {
         let z = [F::ZERO; L];
+        let pad = plan.pad;
         Self {
+            steps: (0..n).map(|t| F::from_f64(t as f64)).collect(),
+            inv_den_all: plan.inv_den_all.iter().map(|&v| F::from_f64(v)).collect(),
             x: vec![z; n],
             m: vec![z; n],
             ax: vec![z; n + 2 * pad],
@@ -682,7 +689,7 @@ impl SwagKernel {
             data.par_chunks_mut(step)
                 .zip(qa.par_chunks_mut(step))
                 .for_each_init(
-                    || LaneScratch::<T, L>::new(self.n, plan.pad),
+                    || LaneScratch::<T, L>::new(self.n, plan),
                     |s, (d, q)| {
                         wide(
                             #[inline(always)]
@@ -713,7 +720,7 @@ impl SwagKernel {
     /// as a block, so a series fills bit-identically alone or in a block).
     fn fill_series<T: Sample, const L: usize>(&self, y: &mut [T], qa: &mut [T]) {
         if let Some(plan) = &self.lanes {
-            self.fill_group(plan, y, qa, &mut LaneScratch::<T, L>::new(self.n, plan.pad));
+            self.fill_group(plan, y, qa, &mut LaneScratch::<T, L>::new(self.n, plan));
         } else {
             self.fill_one(y, qa, &mut Scratch::new(self.n));
         }
@@ -854,7 +861,7 @@ impl SwagKernel {
                 });
             }
         }
-        let mut s = LaneScratch::<T, L>::new(n, plan.pad);
+        let mut s = LaneScratch::<T, L>::new(n, plan);
         for p0 in (0..m).step_by(L) {
             // A short last group is padded with empty series, as in
             // `fill_group`.
@@ -910,6 +917,8 @@ impl SwagKernel {
             bm,
             num,
             den,
+            steps,
+            inv_den_all,
         } = s;
         let (x, m) = (&x[..n], &m[..n]);
         // The unchecked reads and writes (`at`) stay in range: the steps'
@@ -919,9 +928,10 @@ impl SwagKernel {
         // `[0, n + 2 pad)` (the plan's bounds are checked in `LanePlan::new`).
         let len = n + 2 * pad;
         assert!(ax.len() == len && am.len() == len && bx.len() == len && bm.len() == len);
+        assert!(steps.len() == n && inv_den_all.len() == n);
         let (num, den) = (&mut num[..n], &mut den[..n]);
-        let ida = |t: usize| F::from_f64(plan.inv_den_all[t]);
-        let tf = |t: usize| F::from_f64(t as f64);
+        let ida = |t: usize| *at(inv_den_all, t);
+        let tf = |t: usize| *at(steps, t);
         let z = [F::ZERO; L];
         // Forward: A = x + d A(-P); u = sum_{j<len} alpha^j A[t-j].
         let w = plan.past1.cast::<F>();
