@@ -38,13 +38,13 @@ pub trait Lanes: Copy {
     /// `lanes[t][l] = rows[l * n + t]` for `t < n`, `l < L`.
     #[inline(always)]
     fn rows_to_lanes<const L: usize>(rows: &[Self], n: usize, lanes: &mut [[Self; L]]) {
-        scalar_rows_to_lanes(rows, n, lanes);
+        scalar_rows_to_lanes(rows, n, lanes, 0);
     }
 
     /// `rows[l * n + t] = lanes[t][l]` for `t < n`, `l < L`.
     #[inline(always)]
     fn lanes_to_rows<const L: usize>(lanes: &[[Self; L]], n: usize, rows: &mut [Self]) {
-        scalar_lanes_to_rows(lanes, n, rows);
+        scalar_lanes_to_rows(lanes, n, rows, 0);
     }
 }
 
@@ -53,98 +53,89 @@ impl Lanes for f64 {}
 impl Lanes for f32 {
     #[inline(always)]
     fn rows_to_lanes<const L: usize>(rows: &[f32], n: usize, lanes: &mut [[f32; L]]) {
-        let full = n / 8 * 8;
-        if L != 8 || full == 0 || !has_avx() {
-            return scalar_rows_to_lanes(rows, n, lanes);
-        }
-        let (blocks, _) = lanes[..n].as_flattened_mut().as_chunks_mut::<8>();
-        for t0 in (0..full).step_by(8) {
-            let block: [[f32; 8]; 8] = std::array::from_fn(|l| {
-                let mut r = [0.0; 8];
-                r.copy_from_slice(&rows[l * n + t0..][..8]);
-                r
-            });
-            blocks[t0..t0 + 8].copy_from_slice(&transpose8(&block));
-        }
-        for (t, lt) in blocks.iter_mut().enumerate().skip(full) {
-            for (l, v) in lt.iter_mut().enumerate() {
-                *v = rows[l * n + t];
+        let done = avx_steps::<L>(n);
+        #[cfg(target_arch = "x86_64")]
+        if done > 0 {
+            let (blocks, _) = lanes[..n].as_flattened_mut().as_chunks_mut::<8>();
+            for t0 in (0..done).step_by(8) {
+                let block: [[f32; 8]; 8] = std::array::from_fn(|l| {
+                    let mut r = [0.0; 8];
+                    r.copy_from_slice(&rows[l * n + t0..][..8]);
+                    r
+                });
+                // SAFETY: `avx_steps` is 0 unless the CPU has AVX.
+                #[allow(unsafe_code)]
+                blocks[t0..t0 + 8].copy_from_slice(&unsafe { transpose8_avx(&block) });
             }
         }
+        scalar_rows_to_lanes(rows, n, lanes, done);
     }
 
     #[inline(always)]
     fn lanes_to_rows<const L: usize>(lanes: &[[f32; L]], n: usize, rows: &mut [f32]) {
-        let full = n / 8 * 8;
-        if L != 8 || full == 0 || !has_avx() {
-            return scalar_lanes_to_rows(lanes, n, rows);
-        }
-        let (blocks, _) = lanes[..n].as_flattened().as_chunks::<8>();
-        for t0 in (0..full).step_by(8) {
-            let mut block = [[0.0; 8]; 8];
-            block.copy_from_slice(&blocks[t0..t0 + 8]);
-            for (l, r) in transpose8(&block).iter().enumerate() {
-                rows[l * n + t0..][..8].copy_from_slice(r);
+        let done = avx_steps::<L>(n);
+        #[cfg(target_arch = "x86_64")]
+        if done > 0 {
+            let (blocks, _) = lanes[..n].as_flattened().as_chunks::<8>();
+            for t0 in (0..done).step_by(8) {
+                let mut block = [[0.0; 8]; 8];
+                block.copy_from_slice(&blocks[t0..t0 + 8]);
+                // SAFETY: `avx_steps` is 0 unless the CPU has AVX.
+                #[allow(unsafe_code)]
+                let moved = unsafe { transpose8_avx(&block) };
+                for (l, r) in moved.iter().enumerate() {
+                    rows[l * n + t0..][..8].copy_from_slice(r);
+                }
             }
         }
-        for (t, lt) in blocks.iter().enumerate().skip(full) {
-            for (l, &v) in lt.iter().enumerate() {
-                rows[l * n + t] = v;
-            }
-        }
+        scalar_lanes_to_rows(lanes, n, rows, done);
     }
 }
 
+/// The steps (a multiple of 8) that the f32 moves do in 8 x 8 register
+/// transposes: all whole blocks with 8 lanes on a CPU with AVX, else none.
 #[inline(always)]
-fn scalar_rows_to_lanes<T: Copy, const L: usize>(rows: &[T], n: usize, lanes: &mut [[T; L]]) {
+fn avx_steps<const L: usize>(n: usize) -> usize {
+    #[cfg(target_arch = "x86_64")]
+    if L == 8 && std::arch::is_x86_feature_detected!("avx") {
+        return n / 8 * 8;
+    }
+    0
+}
+
+/// [`Lanes::rows_to_lanes`] one element at a time, for the steps `from..n`.
+#[inline(always)]
+fn scalar_rows_to_lanes<T: Copy, const L: usize>(
+    rows: &[T],
+    n: usize,
+    lanes: &mut [[T; L]],
+    from: usize,
+) {
     for (l, row) in rows.chunks_exact(n).take(L).enumerate() {
-        for (lt, &v) in lanes[..n].iter_mut().zip(row) {
+        for (lt, &v) in lanes[from..n].iter_mut().zip(&row[from..]) {
             lt[l] = v;
         }
     }
 }
 
+/// [`Lanes::lanes_to_rows`] one element at a time, for the steps `from..n`.
 #[inline(always)]
-fn scalar_lanes_to_rows<T: Copy, const L: usize>(lanes: &[[T; L]], n: usize, rows: &mut [T]) {
+fn scalar_lanes_to_rows<T: Copy, const L: usize>(
+    lanes: &[[T; L]],
+    n: usize,
+    rows: &mut [T],
+    from: usize,
+) {
     for (l, row) in rows.chunks_exact_mut(n).take(L).enumerate() {
-        for (v, lt) in row.iter_mut().zip(&lanes[..n]) {
+        for (v, lt) in row[from..].iter_mut().zip(&lanes[from..n]) {
             *v = lt[l];
         }
     }
 }
 
-#[inline(always)]
-fn has_avx() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    return std::arch::is_x86_feature_detected!("avx");
-    #[cfg(not(target_arch = "x86_64"))]
-    false
-}
-
-/// `out[j][i] = m[i][j]` for an 8 x 8 block of f32. Callers check for AVX
-/// first ([`has_avx`]); elsewhere this is the plain double loop.
-#[inline(always)]
-fn transpose8(m: &[[f32; 8]; 8]) -> [[f32; 8]; 8] {
-    #[cfg(target_arch = "x86_64")]
-    {
-        // SAFETY: every caller checked `has_avx()` just before.
-        #[allow(unsafe_code)]
-        return unsafe { transpose8_avx(m) };
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        let mut out = [[0.0; 8]; 8];
-        for (i, row) in m.iter().enumerate() {
-            for (j, v) in row.iter().enumerate() {
-                out[j][i] = *v;
-            }
-        }
-        out
-    }
-}
-
-/// Three rounds of shuffles: interleave pairs of rows, then pairs of
-/// pairs, then swap 128-bit halves between the two groups of four.
+/// `out[j][i] = m[i][j]` for an 8 x 8 block of f32, in three rounds of
+/// shuffles: interleave pairs of rows, then pairs of pairs, then swap
+/// 128-bit halves between the two groups of four.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx")]
 #[allow(unsafe_code)]
@@ -227,8 +218,13 @@ mod tests {
             let mut lanes64 = vec![[0f64; 4]; n];
             f64::rows_to_lanes(&rows64, n, &mut lanes64);
             for (t, lt) in lanes64.iter().enumerate() {
-                assert_eq!(lt[3].to_bits(), rows64[3 * n + t].to_bits());
+                for (l, v) in lt.iter().enumerate() {
+                    assert_eq!(v.to_bits(), rows64[l * n + t].to_bits());
+                }
             }
+            let mut back64 = vec![0f64; 4 * n];
+            f64::lanes_to_rows(&lanes64, n, &mut back64);
+            assert_eq!(back64, rows64, "n {n}");
         }
     }
 }

@@ -930,82 +930,87 @@ impl SwagKernel {
         assert!(ax.len() == len && am.len() == len && bx.len() == len && bm.len() == len);
         assert!(steps.len() == n && inv_den_all.len() == n);
         let (num, den) = (&mut num[..n], &mut den[..n]);
-        let ida = |t: usize| *at(inv_den_all, t);
-        let tf = |t: usize| *at(steps, t);
-        let z = [F::ZERO; L];
-        // Forward: A = x + d A(-P); u = sum_{j<len} alpha^j A[t-j].
-        let w = plan.past1.cast::<F>();
-        let (mut ux, mut um) = (z, z);
-        for t in 0..n {
-            let i = pad + t;
-            let cx = axpy(at(x, t), d, at(ax, i - p));
-            let cm = axpy(at(m, t), d, at(am, i - p));
-            *at_mut(ax, i) = cx;
-            *at_mut(am, i) = cm;
-            ux = w.step(&ux, &cx, at(ax, i - w.len));
-            um = w.step(&um, &cm, at(am, i - w.len));
-            *at_mut(num, t) = scale(w.weight, &ux);
-            *at_mut(den, t) = scale(w.weight, &um);
-        }
-        // Backward: rising past window v[t] = sum_{j<len} beta^j A[t-hi+j],
-        // started from v[n] so that every step is the same recursion.
-        let w2 = plan.past2.cast::<F>();
-        let hi = plan.past_hi;
-        let (mut vx, mut vm) = (z, z);
-        for j in (0..w2.len).rev() {
-            vx = axpy(at(ax, pad + n - hi + j), w2.rate, &vx);
-            vm = axpy(at(am, pad + n - hi + j), w2.rate, &vm);
-        }
-        if causal {
+        // SAFETY: every `at` / `at_mut` below indexes within its slice, as
+        // laid out above.
+        #[allow(unsafe_code)]
+        unsafe {
+            let ida = |t: usize| *at(inv_den_all, t);
+            let tf = |t: usize| *at(steps, t);
+            let z = [F::ZERO; L];
+            // Forward: A = x + d A(-P); u = sum_{j<len} alpha^j A[t-j].
+            let w = plan.past1.cast::<F>();
+            let (mut ux, mut um) = (z, z);
+            for t in 0..n {
+                let i = pad + t;
+                let cx = axpy(at(x, t), d, at(ax, i - p));
+                let cm = axpy(at(m, t), d, at(am, i - p));
+                *at_mut(ax, i) = cx;
+                *at_mut(am, i) = cm;
+                ux = w.step(&ux, &cx, at(ax, i - w.len));
+                um = w.step(&um, &cm, at(am, i - w.len));
+                *at_mut(num, t) = scale(w.weight, &ux);
+                *at_mut(den, t) = scale(w.weight, &um);
+            }
+            // Backward: rising past window v[t] = sum_{j<len} beta^j A[t-hi+j],
+            // started from v[n] so that every step is the same recursion.
+            let w2 = plan.past2.cast::<F>();
+            let hi = plan.past_hi;
+            let (mut vx, mut vm) = (z, z);
+            for j in (0..w2.len).rev() {
+                vx = axpy(at(ax, pad + n - hi + j), w2.rate, &vx);
+                vm = axpy(at(am, pad + n - hi + j), w2.rate, &vm);
+            }
+            if causal {
+                for t in (0..n).rev() {
+                    let i = pad + t;
+                    vx = w2.step(&vx, at(ax, i - hi), at(ax, i - hi + w2.len));
+                    vm = w2.step(&vm, at(am, i - hi), at(am, i - hi + w2.len));
+                    let sn = axpy(at(num, t), w2.weight, &vx);
+                    let sd = axpy(at(den, t), w2.weight, &vm);
+                    let (xt, mt) = (at(x, t), at(m, t));
+                    let (nt, dt) = (at_mut(num, t), at_mut(den, t));
+                    finish(xt, mt, &sn, &sd, tf(t), thresh, ida(t), nt, dt);
+                }
+                return;
+            }
+            // Backward, two-sided: B = x + d B(+P); rising past window; falling
+            // future window u[t] = sum_{j<len} alpha^j B[t+1+j].
+            let f1 = plan.fut1.cast::<F>();
+            let (mut fx, mut fm) = (z, z);
             for t in (0..n).rev() {
                 let i = pad + t;
+                let cx = axpy(at(x, t), d, at(bx, i + p));
+                let cm = axpy(at(m, t), d, at(bm, i + p));
+                *at_mut(bx, i) = cx;
+                *at_mut(bm, i) = cm;
                 vx = w2.step(&vx, at(ax, i - hi), at(ax, i - hi + w2.len));
                 vm = w2.step(&vm, at(am, i - hi), at(am, i - hi + w2.len));
-                let sn = axpy(at(num, t), w2.weight, &vx);
-                let sd = axpy(at(den, t), w2.weight, &vm);
+                fx = f1.step(&fx, at(bx, i + 1), at(bx, i + 1 + f1.len));
+                fm = f1.step(&fm, at(bm, i + 1), at(bm, i + 1 + f1.len));
+                let sn = axpy(&axpy(at(num, t), w2.weight, &vx), f1.weight, &fx);
+                let sd = axpy(&axpy(at(den, t), w2.weight, &vm), f1.weight, &fm);
+                *at_mut(num, t) = sn;
+                *at_mut(den, t) = sd;
+            }
+            // Forward: rising future window v[t] = sum_{j<len} beta^j
+            // B[t+hi-j], started from v[-1]; then the output.
+            let f2 = plan.fut2.cast::<F>();
+            let hi = plan.fut_hi;
+            let (mut vx, mut vm) = (z, z);
+            for j in (0..f2.len).rev() {
+                vx = axpy(at(bx, pad + hi - 1 - j), f2.rate, &vx);
+                vm = axpy(at(bm, pad + hi - 1 - j), f2.rate, &vm);
+            }
+            for t in 0..n {
+                let i = pad + t;
+                vx = f2.step(&vx, at(bx, i + hi), at(bx, i + hi - f2.len));
+                vm = f2.step(&vm, at(bm, i + hi), at(bm, i + hi - f2.len));
+                let sn = axpy(at(num, t), f2.weight, &vx);
+                let sd = axpy(at(den, t), f2.weight, &vm);
                 let (xt, mt) = (at(x, t), at(m, t));
                 let (nt, dt) = (at_mut(num, t), at_mut(den, t));
                 finish(xt, mt, &sn, &sd, tf(t), thresh, ida(t), nt, dt);
             }
-            return;
-        }
-        // Backward, two-sided: B = x + d B(+P); rising past window; falling
-        // future window u[t] = sum_{j<len} alpha^j B[t+1+j].
-        let f1 = plan.fut1.cast::<F>();
-        let (mut fx, mut fm) = (z, z);
-        for t in (0..n).rev() {
-            let i = pad + t;
-            let cx = axpy(at(x, t), d, at(bx, i + p));
-            let cm = axpy(at(m, t), d, at(bm, i + p));
-            *at_mut(bx, i) = cx;
-            *at_mut(bm, i) = cm;
-            vx = w2.step(&vx, at(ax, i - hi), at(ax, i - hi + w2.len));
-            vm = w2.step(&vm, at(am, i - hi), at(am, i - hi + w2.len));
-            fx = f1.step(&fx, at(bx, i + 1), at(bx, i + 1 + f1.len));
-            fm = f1.step(&fm, at(bm, i + 1), at(bm, i + 1 + f1.len));
-            let sn = axpy(&axpy(at(num, t), w2.weight, &vx), f1.weight, &fx);
-            let sd = axpy(&axpy(at(den, t), w2.weight, &vm), f1.weight, &fm);
-            *at_mut(num, t) = sn;
-            *at_mut(den, t) = sd;
-        }
-        // Forward: rising future window v[t] = sum_{j<len} beta^j
-        // B[t+hi-j], started from v[-1]; then the output.
-        let f2 = plan.fut2.cast::<F>();
-        let hi = plan.fut_hi;
-        let (mut vx, mut vm) = (z, z);
-        for j in (0..f2.len).rev() {
-            vx = axpy(at(bx, pad + hi - 1 - j), f2.rate, &vx);
-            vm = axpy(at(bm, pad + hi - 1 - j), f2.rate, &vm);
-        }
-        for t in 0..n {
-            let i = pad + t;
-            vx = f2.step(&vx, at(bx, i + hi), at(bx, i + hi - f2.len));
-            vm = f2.step(&vm, at(bm, i + hi), at(bm, i + hi - f2.len));
-            let sn = axpy(at(num, t), f2.weight, &vx);
-            let sd = axpy(at(den, t), f2.weight, &vm);
-            let (xt, mt) = (at(x, t), at(m, t));
-            let (nt, dt) = (at_mut(num, t), at_mut(den, t));
-            finish(xt, mt, &sn, &sd, tf(t), thresh, ida(t), nt, dt);
         }
     }
 
@@ -1222,24 +1227,30 @@ impl SwagKernel {
     }
 }
 
-/// `&s[i]` without the bounds check, for the padded strided sums of
-/// [`SwagKernel::lane_sums`], whose every index is `pad + t` plus or minus at
+/// `&s[i]` without the bounds check, for [`SwagKernel::lane_sums`], whose
+/// every index into the padded strided sums is `pad + t` plus or minus at
 /// most `pad` (checked once per call there). The checks cost a quarter of
 /// the two-sided kernel's time: they and the slice lengths they reload
 /// crowd out the lane registers.
+///
+/// # Safety
+/// `i < s.len()`.
 #[allow(unsafe_code)]
 #[inline(always)]
-fn at<T>(s: &[T], i: usize) -> &T {
+unsafe fn at<T>(s: &[T], i: usize) -> &T {
     debug_assert!(i < s.len());
-    // SAFETY: the caller keeps `i < s.len()` (see above).
+    // SAFETY: the caller keeps `i < s.len()`.
     unsafe { s.get_unchecked(i) }
 }
 
 /// Mutable [`at`].
+///
+/// # Safety
+/// `i < s.len()`.
 #[allow(unsafe_code)]
 #[inline(always)]
-fn at_mut<T>(s: &mut [T], i: usize) -> &mut T {
+unsafe fn at_mut<T>(s: &mut [T], i: usize) -> &mut T {
     debug_assert!(i < s.len());
-    // SAFETY: as for `at`.
+    // SAFETY: the caller keeps `i < s.len()`.
     unsafe { s.get_unchecked_mut(i) }
 }
