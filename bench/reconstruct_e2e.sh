@@ -7,11 +7,18 @@
 #
 #   bash bench/reconstruct_e2e.sh REFERENCE_DIR   # the folder holding bench.py
 #   REPS=5 CODECS="zstd lz4 none" bash bench/reconstruct_e2e.sh REFERENCE_DIR
+#
+# With zstd among the codecs it also prints the time zstd alone takes for
+# the same chunks (decode the input, encode both outputs; the example
+# `zstd_floor` of arco-convert): the floor under any tool that reads and
+# writes these cubes with zstd on this machine, as a ratio to the reference.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 REF="${1:?usage: bash bench/reconstruct_e2e.sh REFERENCE_DIR (the folder holding bench.py)}"
 PY="${ARCO_PYTHON:-$ROOT/.venv/bin/python}"
 ARCO="${ARCO:-${CARGO_TARGET_DIR:-$ROOT/target}/release/arco}"
+FLOOR="${CARGO_TARGET_DIR:-$ROOT/target}/release/examples/zstd_floor"
+(cd "$ROOT" && cargo build --release -q -p arco-convert --example zstd_floor)
 WORK="$ROOT/bench/work/swag_e2e"
 mkdir -p "$WORK"
 cd "$WORK"
@@ -60,5 +67,14 @@ for threads in 1 2; do
     echo "threads $threads: arco reconstruct, cube in and out, --compress $codec: best ${secs} s (runs:${all[$codec]}; peak RSS $((rss[$codec] / 1024)) MiB, output ${size} MB)"
     awk -v a="$secs" -v r="$ref_s" -v t="$threads" -v c="$codec" 'BEGIN { printf "threads %s: arco (%s) / reference: %.2fx (below 1: arco faster; the goal is 0.33x)\n", t, c, a / r }'
   done
+  if [[ " $CODECS " == *" zstd "* ]]; then
+    zstd_all=""
+    for rep in $(seq "$REPS"); do
+      zstd_all+=" $("$FLOOR" "$threads" 1 cube.zarr/data "out.$threads.zstd.1/cube.zarr/data" "out.$threads.zstd.1/cube_quality.zarr/quality" |
+        awk '/^zstd alone:/ { print $3 }')"
+    done
+    zstd_s="$(best <<<"$zstd_all")"
+    awk -v z="$zstd_s" -v r="$ref_s" -v t="$threads" -v runs="$zstd_all" 'BEGIN { printf "threads %s: zstd alone on the same chunks (decode the input, encode both outputs at level 1): best %s s (runs:%s) = %.2fx of the reference\n", t, z, runs, z / r }'
+  fi
   unset all rss
 done
