@@ -12,7 +12,6 @@
 #![allow(clippy::print_stdout)]
 
 use rayon::prelude::*;
-use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -54,13 +53,21 @@ fn main() -> Result<(), BoxError> {
         let decoded = input
             .par_iter()
             .zip(dst.par_iter_mut())
-            .map(|(f, d)| decode(f, d))
+            // One context per rayon job, reused across its chunks (as arco's
+            // reader and writer keep one per thread).
+            .map_init(
+                || zstd::bulk::Decompressor::new().expect("a zstd decoding context"),
+                |ctx, (f, d)| ctx.decompress_to_buffer(&f[..], &mut d[..]),
+            )
             .collect::<std::io::Result<Vec<_>>>()?;
         let decode_s = t0.elapsed().as_secs_f64();
         let t0 = Instant::now();
         let encoded = raw_out
             .par_iter()
-            .map(|raw| encode(raw, level))
+            .map_init(
+                || zstd::bulk::Compressor::new(level).expect("a zstd encoding context"),
+                |ctx, raw| ctx.compress(raw).map(|v| v.len()),
+            )
             .collect::<std::io::Result<Vec<_>>>()?;
         let encode_s = t0.elapsed().as_secs_f64();
         let mb = |n: usize| n as f64 / 1e6;
@@ -98,37 +105,4 @@ fn read_chunks(array: &Path) -> Result<Vec<Vec<u8>>, BoxError> {
         }
     }
     Ok(files)
-}
-
-/// One chunk into `dst`, with one zstd context per thread (as the reader).
-fn decode(frame: &[u8], dst: &mut [u8]) -> std::io::Result<usize> {
-    thread_local! {
-        static CTX: RefCell<Option<zstd::bulk::Decompressor<'static>>> = const { RefCell::new(None) };
-    }
-    CTX.with(|cell| {
-        let mut slot = cell.borrow_mut();
-        if slot.is_none() {
-            *slot = Some(zstd::bulk::Decompressor::new()?);
-        }
-        slot.as_mut()
-            .expect("set above")
-            .decompress_to_buffer(frame, dst)
-    })
-}
-
-/// One chunk at `level`, with one zstd context per thread (as the writer).
-fn encode(raw: &[u8], level: i32) -> std::io::Result<usize> {
-    thread_local! {
-        static CTX: RefCell<Option<zstd::bulk::Compressor<'static>>> = const { RefCell::new(None) };
-    }
-    CTX.with(|cell| {
-        let mut slot = cell.borrow_mut();
-        if slot.is_none() {
-            *slot = Some(zstd::bulk::Compressor::new(level)?);
-        }
-        slot.as_mut()
-            .expect("set above")
-            .compress(raw)
-            .map(|v| v.len())
-    })
 }
