@@ -18,10 +18,12 @@ use arco_convert::zarr::{
     write_geozarr, CubeSample, CubeWindow, CubeWriter, ZarrCodec, ZarrCube, ZarrOptions,
 };
 use arco_convert::{cog, CogOptions, Compression, DType, RasterSource};
-use arco_core::Record;
+use arco_core::{bigbuf, Record};
 use arco_reconstruct::aggregate::{aggregate, assign};
 use arco_reconstruct::layout::pixel_to_time_major;
-use arco_reconstruct::{Cadence, Mask, QaRule, SavGol, Statistic, SwagKernel, SwagParams};
+use arco_reconstruct::{
+    Cadence, Mask, QaRule, SavGol, Statistic, SwagKernel, SwagParams, ValueTest,
+};
 use chrono::NaiveDate;
 use clap::{Args, ValueEnum};
 use rayon::prelude::*;
@@ -749,7 +751,7 @@ impl Filler {
                 // Smoothing fills, it does not edit.
                 let (v, code) = if observed[i] {
                     observed_n += 1;
-                    (exact[i], 100)
+                    (exact[i], OBSERVED)
                 } else {
                     let v = smoothed.as_ref().map_or(f64::from(data[i]), |o| o[i]);
                     if v.is_nan() {
@@ -791,42 +793,30 @@ impl Filler {
         data: &mut [&mut [T]],
         quality: &mut [&mut [u8]],
     ) -> anyhow::Result<()> {
-        let GroupScratch { x, observed, qa } = scratch;
-        counts.masked += self.mask.apply::<i64>(x, None)? as u64;
-        observed.clone_from(x);
-        qa.clear();
+        let GroupScratch { x, qa } = scratch;
+        if self.mask.rule.is_some() {
+            bail!("a QA rule needs a QA band, which a cube does not hold: drop --mask");
+        }
+        // The quality rows first mark the observed samples: the filling
+        // keeps them bit for bit, so no copy of the samples is needed to
+        // tell them apart afterwards.
+        counts.masked += mark_observed(self.mask.value_test(), x, quality, m);
+        // Every weight is written by the filling.
         qa.resize(x.len(), 0.0);
         self.kernel.fill_time_major_f32(x, qa, m)?;
         // Selects, not branches: gaps fall at random, and a mispredicted
         // branch per sample costs more than the arithmetic.
         let (mut observed_n, mut filled_n) = (0u64, 0u64);
-        let rows = observed
-            .chunks_exact(m)
-            .zip(x.chunks_exact(m))
-            .zip(qa.chunks_exact(m));
-        for ((d_row, q_row), ((o_row, f_row), w_row)) in
-            data.iter_mut().zip(quality.iter_mut()).zip(rows)
-        {
-            for ((((d, q), &o), &f), &w) in d_row
-                .iter_mut()
-                .zip(q_row.iter_mut())
-                .zip(o_row)
-                .zip(f_row)
-                .zip(w_row)
-            {
-                let (obs, fill) = (!o.is_nan(), !f.is_nan());
+        let rows = x.chunks_exact(m).zip(qa.chunks_exact(m));
+        for ((d_row, q_row), (f_row, w_row)) in data.iter_mut().zip(quality.iter_mut()).zip(rows) {
+            for (((d, q), &f), &w) in d_row.iter_mut().zip(q_row.iter_mut()).zip(f_row).zip(w_row) {
+                let (obs, fill) = (*q == OBSERVED, !f.is_nan());
                 observed_n += u64::from(obs);
                 filled_n += u64::from(!obs & fill);
-                let code = filled_code(w);
-                *q = if obs {
-                    100
-                } else if fill {
-                    code
-                } else {
-                    0
-                };
-                let v = T::from_f64(f64::from(if obs { o } else { f }));
-                *d = if obs | fill { v } else { nodata };
+                let code = if fill { filled_code(w) } else { 0 };
+                *q = if obs { OBSERVED } else { code };
+                let v = T::from_f64(f64::from(f));
+                *d = if fill { v } else { nodata };
             }
         }
         counts.observed += observed_n;
@@ -836,11 +826,39 @@ impl Filler {
     }
 }
 
+/// The quality code of an observed sample.
+const OBSERVED: u8 = 100;
+
+/// Masks the time-major samples `x` (`m` per step) by value, and sets each
+/// sample's quality code (one row of `m` per step) to [`OBSERVED`] where it
+/// is left valid, 0 elsewhere. Returns how many samples the mask rejected.
+#[inline(always)]
+fn mark_observed(test: ValueTest, x: &mut [f32], quality: &mut [&mut [u8]], m: usize) -> u64 {
+    let mut masked = 0u64;
+    for (row, q_row) in x.chunks_exact_mut(m).zip(quality.iter_mut()) {
+        for (v, q) in row.iter_mut().zip(q_row.iter_mut()) {
+            let bad = test.rejects(*v);
+            masked += u64::from(bad);
+            *v = if bad { f32::NAN } else { *v };
+            *q = if v.is_nan() { 0 } else { OBSERVED };
+        }
+    }
+    masked
+}
+
 /// The quality code of a filled sample: the weight fraction in percent,
 /// rounded half up (it is never negative), kept within 1..=99.
 #[inline]
 fn filled_code(weight: f32) -> u8 {
-    ((f64::from(weight) * 100.0 + 0.5) as u8).clamp(1, 99)
+    // Clamped before the cast, NaN to 1 as well (`clamp` would keep NaN):
+    // the cast then needs no saturation, and the lanes stay in vector
+    // registers.
+    #[allow(clippy::manual_clamp)]
+    let code = (f64::from(weight) * 100.0 + 0.5).max(1.0).min(99.0);
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // 1..=99
+    {
+        code as u8
+    }
 }
 
 /// One thread's buffers for the groups it fills, reused from group to group
@@ -849,8 +867,6 @@ fn filled_code(weight: f32) -> u8 {
 struct GroupScratch {
     /// The group's samples, time-major, then their filled values.
     x: Vec<f32>,
-    /// The samples as read (NaN: missing).
-    observed: Vec<f32>,
     /// The weight fraction of each filled sample.
     qa: Vec<f32>,
 }
@@ -858,11 +874,10 @@ struct GroupScratch {
 /// Pixels per group of a region: a group's buffers stay in the caches.
 const REGION_GROUP: usize = 256;
 
-/// Time-major results of a region: the data in the output type, in
-/// buffers of one or more whole time steps (`[t][p]` once split into
-/// planes), and the quality codes (`[t * pixels + p]`).
+/// Time-major results of a region: the data in the output type and the
+/// quality codes (both `[t * pixels + p]`).
 pub(crate) struct RegionResult<T> {
-    pub data: Vec<Vec<T>>,
+    pub data: Vec<T>,
     pub quality: Vec<u8>,
     pixels: usize,
 }
@@ -870,10 +885,7 @@ pub(crate) struct RegionResult<T> {
 impl<T> RegionResult<T> {
     /// The data, one plane of the region per time step.
     fn data_planes(&self) -> Vec<&[T]> {
-        self.data
-            .iter()
-            .flat_map(|b| b.chunks_exact(self.pixels))
-            .collect()
+        self.data.chunks_exact(self.pixels).collect()
     }
 
     /// The quality codes, one plane of the region per time step.
@@ -1107,8 +1119,8 @@ impl Setup {
         let has_qa = self.input.read(win, &mut raw, &mut qraw)?;
         let len = win.len() * self.steps();
         let mut out = WindowResult {
-            data: vec![0.0; len],
-            quality: vec![0.0; len],
+            data: bigbuf::zeroed(len),
+            quality: bigbuf::zeroed(len),
         };
         let n = self.steps();
         let q = has_qa.then_some(&qraw[..]);
@@ -1147,22 +1159,15 @@ impl Setup {
             .nodata()
             .map(T::from_f64)
             .filter(|v| Some(v.to_f64()) == self.input.nodata());
+        let done_in_place = in_place.is_some();
         let mut out = RegionResult {
-            // Zeroed (lazily, by the kernel) when fresh: every sample is
-            // written by its group, in parallel.
-            data: if let Some(blocks) = &in_place {
-                Vec::with_capacity(blocks.len())
-            } else {
-                vec![vec![T::default(); n * px]]
-            },
-            quality: vec![0u8; n * px],
+            // Fresh buffers are zeroed lazily, by the kernel, as their groups
+            // write them in parallel.
+            data: in_place.unwrap_or_else(|| bigbuf::zeroed(n * px)),
+            quality: bigbuf::zeroed(n * px),
             pixels: px,
         };
-        let done_in_place = in_place.is_some();
-        if let Some(blocks) = in_place {
-            out.data = blocks;
-        }
-        let columns = group_columns(out.data.iter_mut().flat_map(|b| b.chunks_exact_mut(px)), px)
+        let columns = group_columns(out.data.chunks_exact_mut(px), px)
             .into_iter()
             .zip(group_columns(out.quality.chunks_exact_mut(px), px))
             .enumerate()
@@ -1197,15 +1202,15 @@ impl Setup {
                                 )
                             },
                         )?;
-                        return Ok(c);
+                    } else {
+                        let (mut raw, mut qa) = (Vec::new(), Vec::new());
+                        let has_qa = read.pixels(ps, &mut raw, &mut qa, n_in);
+                        let q = has_qa.then_some(&qa[..]);
+                        filler.fill_pixels(&raw, q, m, &mut c, |p, t, v, code| {
+                            data[t][p] = if v.is_nan() { nodata } else { T::from_f64(v) };
+                            quality[t][p] = code;
+                        })?;
                     }
-                    let (mut raw, mut qa) = (Vec::new(), Vec::new());
-                    let has_qa = read.pixels(ps, &mut raw, &mut qa, n_in);
-                    let q = has_qa.then_some(&qa[..]);
-                    filler.fill_pixels(&raw, q, m, &mut c, |p, t, v, code| {
-                        data[t][p] = if v.is_nan() { nodata } else { T::from_f64(v) };
-                        quality[t][p] = code;
-                    })?;
                     Ok(c)
                 },
             )
@@ -1600,7 +1605,34 @@ pub fn run(args: &ReconstructArgs, printer: &Printer) -> anyhow::Result<ExitCode
 
 #[cfg(test)]
 mod tests {
-    use super::region_edges;
+    use super::{filled_code, region_edges};
+
+    #[test]
+    fn quality_codes_round_the_weight_percent_half_up_within_1_to_99() {
+        // The plain formula: percent rounded half up, cast with
+        // saturation, then clamped.
+        let plain = |w: f32| ((f64::from(w) * 100.0 + 0.5) as u8).clamp(1, 99);
+        let mut weights = vec![f32::NAN, -1.0, 0.0, 0.004, 0.005, 0.995, 0.999, 1.0, 3.0];
+        weights.extend((0..=100_000).map(|i| i as f32 / 100_000.0));
+        // Every float32 around each rounding edge.
+        for k in 0..=100 {
+            let edge = (k as f32 + 0.5) / 100.0;
+            let mut w = edge;
+            for _ in 0..4 {
+                w = f32::from_bits(w.to_bits() - 1);
+            }
+            for _ in 0..8 {
+                weights.push(w);
+                w = f32::from_bits(w.to_bits() + 1);
+            }
+        }
+        for w in weights {
+            assert_eq!(filled_code(w), plain(w), "weight {w}");
+        }
+        assert_eq!(filled_code(0.5), 50);
+        assert_eq!(filled_code(0.0), 1);
+        assert_eq!(filled_code(1.0), 99);
+    }
 
     #[test]
     fn regions_hold_whole_chunks_of_the_input_and_output_cubes() {

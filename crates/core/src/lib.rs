@@ -4,6 +4,7 @@
 //! Each stage hands the next one of these records (what was written, where,
 //! on which grid, with which checksum) instead of re-reading its output.
 
+pub mod bigbuf;
 mod checksum;
 mod progress;
 mod record;

@@ -20,6 +20,6 @@ pub mod swag;
 
 pub use aggregate::{Cadence, Frame, Statistic};
 pub use error::{Error, Result};
-pub use mask::{Mask, QaRule};
+pub use mask::{Mask, QaRule, ValueTest};
 pub use savgol::{linear_interp_fill, sg_gapfill, SavGol};
 pub use swag::{swag_weights, SwagKernel, SwagParams};

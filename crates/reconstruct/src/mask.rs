@@ -203,14 +203,13 @@ impl Mask {
             }
             _ => {}
         }
+        let values = self.value_test();
         let mut count = 0;
         for (i, v) in data.iter_mut().enumerate() {
             if v.is_nan() {
                 continue;
             }
-            let x = f64::from(*v);
-            let bad = self.nodata.is_some_and(|nd| *v == nd as f32)
-                || self.valid_range.is_some_and(|(lo, hi)| x < lo || x > hi)
+            let bad = values.rejects(*v)
                 || match (&self.rule, qa) {
                     (Some(r), Some(q)) => !r.is_clear(q[i].to_i64()),
                     _ => false,
@@ -222,12 +221,94 @@ impl Mask {
         }
         Ok(count)
     }
+
+    /// The nodata and valid-range part of the mask, as a test on one
+    /// sample that compiles to lane compares (for callers that mask while
+    /// they copy, with no QA band).
+    pub fn value_test(&self) -> ValueTest {
+        let (lo, hi) = self
+            .valid_range
+            .unwrap_or((f64::NEG_INFINITY, f64::INFINITY));
+        ValueTest {
+            // NaN equals nothing: no nodata, no match.
+            #[allow(clippy::cast_possible_truncation)] // compared in f32, the data type
+            nodata: self.nodata.map_or(f32::NAN, |nd| nd as f32),
+            lo,
+            hi,
+        }
+    }
+}
+
+/// See [`Mask::value_test`].
+#[derive(Debug, Clone, Copy)]
+pub struct ValueTest {
+    nodata: f32,
+    lo: f64,
+    hi: f64,
+}
+
+impl ValueTest {
+    /// True when `v` is nodata or outside the valid range (never for NaN).
+    // Inlined into the caller's AVX2 copy (`arco_core::simd::wide`).
+    #[allow(clippy::inline_always)]
+    #[inline(always)]
+    #[allow(clippy::float_cmp)] // nodata is an exact sentinel value
+    pub fn rejects(&self, v: f32) -> bool {
+        let x = f64::from(v);
+        // Bitwise, not short-circuit: no branches in the lanes.
+        #[allow(clippy::needless_bitwise_bool)]
+        {
+            (v == self.nodata) | (x < self.lo) | (x > self.hi)
+        }
+    }
 }
 
 #[cfg(test)]
 #[allow(clippy::float_cmp)] // exact values are the point of these tests
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_value_test_rejects_what_apply_masks() {
+        let values = [
+            f32::NAN,
+            -9999.0,
+            -1.0,
+            0.0,
+            0.5,
+            1.0,
+            1.5,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            1e-8,
+        ];
+        let masks = [
+            Mask::default(),
+            Mask {
+                nodata: Some(-9999.0),
+                ..Mask::default()
+            },
+            Mask {
+                valid_range: Some((0.0, 1.0)),
+                ..Mask::default()
+            },
+            Mask {
+                nodata: Some(0.5),
+                valid_range: Some((-1.0, 1.0)),
+                ..Mask::default()
+            },
+        ];
+        for mask in masks {
+            let test = mask.value_test();
+            let mut applied = values;
+            let masked = mask.apply::<i64>(&mut applied, None).unwrap();
+            let rejected: Vec<bool> = values.iter().map(|&v| test.rejects(v)).collect();
+            assert_eq!(rejected.iter().filter(|&&r| r).count(), masked, "{mask:?}");
+            for ((v, a), r) in values.iter().zip(applied).zip(rejected) {
+                assert_eq!(a.is_nan(), v.is_nan() || r, "{mask:?}: {v}");
+            }
+        }
+    }
 
     #[test]
     fn presets() {

@@ -479,6 +479,18 @@ fn finish<F: Sample, const L: usize>(
     }
 }
 
+/// The first `L` values of `v` as one lane vector.
+#[inline(always)]
+fn lane<F: Copy, const L: usize>(v: &[F]) -> [F; L] {
+    *<&[F; L]>::try_from(&v[..L]).expect("L values")
+}
+
+/// The first `L` values of `v`, to write as one lane vector.
+#[inline(always)]
+fn lane_mut<F, const L: usize>(v: &mut [F]) -> &mut [F; L] {
+    <&mut [F; L]>::try_from(&mut v[..L]).expect("L values")
+}
+
 /// `a + c * b`, lane by lane.
 #[inline(always)]
 fn axpy<F: Sample, const L: usize>(a: &[F; L], c: F, b: &[F; L]) -> [F; L] {
@@ -866,9 +878,17 @@ impl SwagKernel {
             // A short last group is padded with empty series, as in
             // `fill_group`.
             let k = L.min(m - p0);
-            for (t, rt) in s.num[..n].iter_mut().enumerate() {
-                rt[..k].copy_from_slice(&data[t * m + p0..][..k]);
-                rt[k..].fill(T::NAN);
+            if k == L {
+                // Whole lanes: fixed-size moves (a call to memcpy per
+                // step would cost more than the move).
+                for (t, rt) in s.num[..n].iter_mut().enumerate() {
+                    *rt = lane(&data[t * m + p0..]);
+                }
+            } else {
+                for (t, rt) in s.num[..n].iter_mut().enumerate() {
+                    rt[..k].copy_from_slice(&data[t * m + p0..][..k]);
+                    rt[k..].fill(T::NAN);
+                }
             }
             if let Some(thresh) = self.lanes_core(plan, &mut s) {
                 for t in 0..n {
@@ -884,9 +904,16 @@ impl SwagKernel {
                 }
                 continue;
             }
-            for t in 0..n {
-                data[t * m + p0..][..k].copy_from_slice(&s.num[t][..k]);
-                qa[t * m + p0..][..k].copy_from_slice(&s.den[t][..k]);
+            if k == L {
+                for t in 0..n {
+                    *lane_mut(&mut data[t * m + p0..]) = s.num[t];
+                    *lane_mut(&mut qa[t * m + p0..]) = s.den[t];
+                }
+            } else {
+                for t in 0..n {
+                    data[t * m + p0..][..k].copy_from_slice(&s.num[t][..k]);
+                    qa[t * m + p0..][..k].copy_from_slice(&s.den[t][..k]);
+                }
             }
         }
         Ok(())

@@ -229,17 +229,20 @@ impl ZarrCube {
         let n = self.dates.len();
         // Time steps per read: the time chunk (one file or shard at a time).
         let step = self.chunk[0].max(1);
+        let px = win.len();
+        // One buffer for the whole window (few page faults, see
+        // `arco_core::bigbuf`), each block of steps decoded into its part.
         macro_rules! get {
-            ($v:ident) => {
-                Planes::$v(
-                    (0..n)
-                        .step_by(step)
-                        .collect::<Vec<_>>()
-                        .into_par_iter()
-                        .map(|t0| self.read_block(win, t0..(t0 + step).min(n)))
-                        .collect::<Result<Vec<_>>>()?,
-                )
-            };
+            ($v:ident) => {{
+                let mut all = arco_core::bigbuf::zeroed(n * px);
+                all.par_chunks_mut((step * px).max(1))
+                    .enumerate()
+                    .try_for_each(|(b, dst)| {
+                        let t0 = b * step;
+                        self.read_block(win, t0..(t0 + step).min(n), dst)
+                    })?;
+                Planes::$v(all)
+            }};
         }
         let planes = match self.dtype {
             DType::U8 => get!(U8),
@@ -252,21 +255,21 @@ impl ZarrCube {
         };
         Ok(CubeWindow {
             planes,
-            px: win.len(),
+            px,
             n,
-            step,
             nodata: self.nodata,
         })
     }
 
-    /// Time steps `times` of `win`, time-major. A window that is one whole
-    /// chunk of a simple codec chain is decoded straight into the result;
-    /// anything else goes through zarrs.
+    /// Time steps `times` of `win`, time-major, into `out` (as long as
+    /// they are). A window that is one whole chunk of a simple codec chain
+    /// is decoded straight into `out`; anything else goes through zarrs.
     fn read_block<T: crate::dtype::Sample + ElementOwned>(
         &self,
         win: Window,
         times: std::ops::Range<usize>,
-    ) -> Result<Vec<T>> {
+        out: &mut [T],
+    ) -> Result<()> {
         let [tc, cy, cx] = self.chunk;
         let err = |e: &dyn std::fmt::Display| {
             zarr_err(
@@ -292,9 +295,8 @@ impl ZarrCube {
                 .retrieve_encoded_chunk(&idx)
                 .map_err(|e| err(&e))?
             {
-                let mut out = vec![T::default(); tc * cy * cx];
                 {
-                    let dst: &mut [u8] = bytemuck::cast_slice_mut(&mut out);
+                    let dst: &mut [u8] = bytemuck::cast_slice_mut(out);
                     let got = match raw {
                         RawCodec::Plain => {
                             let n = bytes.len().min(dst.len());
@@ -319,7 +321,7 @@ impl ZarrCube {
                         )));
                     }
                 }
-                return Ok(out);
+                return Ok(());
             }
         }
         let subset = ArraySubset::new_with_ranges(&[
@@ -327,21 +329,32 @@ impl ZarrCube {
             win.y as u64..(win.y + win.h) as u64,
             win.x as u64..(win.x + win.w) as u64,
         ]);
-        self.array
+        let got: Vec<T> = self
+            .array
             .retrieve_array_subset(&subset)
-            .map_err(|e| err(&e))
+            .map_err(|e| err(&e))?;
+        if got.len() != out.len() {
+            return Err(err(&format!(
+                "{} samples read, {} expected",
+                got.len(),
+                out.len()
+            )));
+        }
+        out.copy_from_slice(&got);
+        Ok(())
     }
 }
 
-/// Time-major samples of one type, a buffer per block of time steps.
+/// Time-major samples of one type: every step's plane of the window, one
+/// after the other (`[t * px + p]`).
 enum Planes {
-    U8(Vec<Vec<u8>>),
-    U16(Vec<Vec<u16>>),
-    I16(Vec<Vec<i16>>),
-    U32(Vec<Vec<u32>>),
-    I32(Vec<Vec<i32>>),
-    F32(Vec<Vec<f32>>),
-    F64(Vec<Vec<f64>>),
+    U8(Vec<u8>),
+    U16(Vec<u16>),
+    I16(Vec<i16>),
+    U32(Vec<u32>),
+    I32(Vec<i32>),
+    F32(Vec<f32>),
+    F64(Vec<f64>),
 }
 
 /// A window of every time step, as stored (time-major).
@@ -349,8 +362,6 @@ pub struct CubeWindow {
     planes: Planes,
     px: usize,
     n: usize,
-    /// Time steps per block.
-    step: usize,
     nodata: Option<f64>,
 }
 
@@ -368,11 +379,10 @@ impl CubeWindow {
         }
     }
 
-    /// Takes the samples out as stored when they are `T`: one buffer per
-    /// block of time steps (the cube's time chunk), each holding its steps'
-    /// planes of the window one after the other. The window is empty after;
+    /// Takes the samples out as stored when they are `T`: every step's
+    /// plane of the window, one after the other. The window is empty after;
     /// `None` (and the window untouched) for another type.
-    pub fn take_planes<T: crate::dtype::Sample>(&mut self) -> Option<Vec<Vec<T>>> {
+    pub fn take_planes<T: crate::dtype::Sample>(&mut self) -> Option<Vec<T>> {
         if T::DTYPE != self.dtype() {
             return None;
         }
@@ -386,7 +396,7 @@ impl CubeWindow {
             Planes::F32(v) => Box::new(v),
             Planes::F64(v) => Box::new(v),
         };
-        any.downcast::<Vec<Vec<T>>>().ok().map(|v| *v)
+        any.downcast::<Vec<T>>().ok().map(|v| *v)
     }
 
     /// Pixels `ps` of the window as f32, time-major (`out[t * m + i]` for
@@ -395,16 +405,15 @@ impl CubeWindow {
     /// convert to f32 exactly (32-bit integers, f64).
     pub fn time_major_f32(&self, ps: std::ops::Range<usize>, out: &mut Vec<f32>) -> bool {
         fn copy<T: Copy + Into<f32> + PartialEq>(
-            v: &[Vec<T>],
-            (px, n, step): (usize, usize, usize),
+            v: &[T],
+            (px, n): (usize, usize),
             ps: std::ops::Range<usize>,
             nodata: Option<T>,
             out: &mut [f32],
         ) {
             let m = ps.len();
             for (t, o) in out.chunks_exact_mut(m).enumerate().take(n) {
-                let at = (t % step) * px;
-                let plane = &v[t / step][at + ps.start..at + ps.end];
+                let plane = &v[t * px + ps.start..t * px + ps.end];
                 for (o, &x) in o.iter_mut().zip(plane) {
                     *o = if Some(x) == nodata {
                         f32::NAN
@@ -420,7 +429,7 @@ impl CubeWindow {
                 .filter(|v| v.fract() == 0.0)
                 .and_then(|v| T::try_from(v as i64).ok())
         }
-        let dims = (self.px, self.n, self.step);
+        let dims = (self.px, self.n);
         out.clear();
         out.resize(ps.len() * self.n, f32::NAN);
         match &self.planes {
@@ -445,22 +454,21 @@ impl CubeWindow {
     /// + t]`), the fill value (and NaN) as NaN.
     pub fn pixels(&self, ps: std::ops::Range<usize>, out: &mut Vec<f64>) {
         fn gather<T: Copy + Into<f64>>(
-            v: &[Vec<T>],
-            (px, n, step): (usize, usize, usize),
+            v: &[T],
+            (px, n): (usize, usize),
             ps: std::ops::Range<usize>,
             nodata: Option<f64>,
             out: &mut [f64],
         ) {
             for t in 0..n {
-                let at = (t % step) * px;
-                let plane = &v[t / step][at + ps.start..at + ps.end];
+                let plane = &v[t * px + ps.start..t * px + ps.end];
                 for (p, &x) in plane.iter().enumerate() {
                     let x: f64 = x.into();
                     out[p * n + t] = if Some(x) == nodata { f64::NAN } else { x };
                 }
             }
         }
-        let dims = (self.px, self.n, self.step);
+        let dims = (self.px, self.n);
         out.clear();
         out.resize(ps.len() * self.n, f64::NAN);
         match &self.planes {
