@@ -625,10 +625,11 @@ fn cubes_written_region_by_region_equal_the_cubes_written_from_frames() {
         &py("check_zarr.py", &check),
         "xarray reads the chunked cube",
     );
-    // The filled cubes as inputs in turn: the plain one is decoded straight
-    // into the region, the two others go through zarrs (blocks of 5 dates,
-    // the last one short; blosc/lz4). They hold the same values, so
-    // filling them again gives the same chunks.
+    // The filled cubes as inputs in turn. The plain one's whole 512-px
+    // chunks are decoded straight into the region (its clipped edge chunks
+    // go through zarrs); the two others go through zarrs throughout (blocks
+    // of 5 dates, the last one short; blosc/lz4). They hold the same
+    // values, so filling them again gives the same chunks.
     let refill = |name: &str, input: &Path| {
         let out = dir.path().join(name);
         let input = input.join("b.zarr");

@@ -794,13 +794,10 @@ impl Filler {
         quality: &mut [&mut [u8]],
     ) -> anyhow::Result<()> {
         let GroupScratch { x, qa } = scratch;
-        if self.mask.rule.is_some() {
-            bail!("a QA rule needs a QA band, which a cube does not hold: drop --mask");
-        }
         // The quality rows first mark the observed samples: the filling
         // keeps them bit for bit, so no copy of the samples is needed to
         // tell them apart afterwards.
-        counts.masked += mark_observed(self.mask.value_test(), x, quality, m);
+        counts.masked += mark_observed(self.mask.value_test()?, x, quality, m);
         // Every weight is written by the filling.
         qa.resize(x.len(), 0.0);
         self.kernel.fill_time_major_f32(x, qa, m)?;

@@ -148,6 +148,9 @@ impl FromStr for QaRule {
     }
 }
 
+const NO_QA_BAND: &str =
+    "a qa rule is set but no qa band was given: pass the qa band or drop the rule";
+
 /// A QA band sample type.
 pub trait QaValue: Copy {
     /// The value as i64.
@@ -184,11 +187,7 @@ impl Mask {
     #[inline]
     pub fn apply<Q: QaValue>(&self, data: &mut [f32], qa: Option<&[Q]>) -> Result<usize> {
         match (&self.rule, qa) {
-            (Some(_), None) => {
-                return Err(Error::MaskSetup(
-                    "a qa rule is set but no qa band was given: pass the qa band or drop the rule",
-                ))
-            }
+            (Some(_), None) => return Err(Error::MaskSetup(NO_QA_BAND)),
             (None, Some(_)) => {
                 return Err(Error::MaskSetup(
                     "a qa band was given without a qa rule: set a rule such as glad_ard",
@@ -203,7 +202,7 @@ impl Mask {
             }
             _ => {}
         }
-        let values = self.value_test();
+        let values = self.values();
         let mut count = 0;
         for (i, v) in data.iter_mut().enumerate() {
             if v.is_nan() {
@@ -222,10 +221,18 @@ impl Mask {
         Ok(count)
     }
 
-    /// The nodata and valid-range part of the mask, as a test on one
-    /// sample that compiles to lane compares (for callers that mask while
-    /// they copy, with no QA band).
-    pub fn value_test(&self) -> ValueTest {
+    /// The mask as a test on one sample that compiles to lane compares, for
+    /// data with no QA band (callers that mask while they copy). An error,
+    /// as from [`Self::apply`] without a QA band, when a QA rule is set.
+    pub fn value_test(&self) -> Result<ValueTest> {
+        if self.rule.is_some() {
+            return Err(Error::MaskSetup(NO_QA_BAND));
+        }
+        Ok(self.values())
+    }
+
+    /// The nodata and valid-range part of the mask.
+    fn values(&self) -> ValueTest {
         let (lo, hi) = self
             .valid_range
             .unwrap_or((f64::NEG_INFINITY, f64::INFINITY));
@@ -299,7 +306,7 @@ mod tests {
             },
         ];
         for mask in masks {
-            let test = mask.value_test();
+            let test = mask.value_test().unwrap();
             let mut applied = values;
             let masked = mask.apply::<i64>(&mut applied, None).unwrap();
             let rejected: Vec<bool> = values.iter().map(|&v| test.rejects(v)).collect();
@@ -308,6 +315,11 @@ mod tests {
                 assert_eq!(a.is_nan(), v.is_nan() || r, "{mask:?}: {v}");
             }
         }
+        let ruled = Mask {
+            rule: Some(QaRule::cmask()),
+            ..Mask::default()
+        };
+        assert!(matches!(ruled.value_test(), Err(Error::MaskSetup(_))));
     }
 
     #[test]

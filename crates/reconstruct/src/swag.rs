@@ -479,16 +479,29 @@ fn finish<F: Sample, const L: usize>(
     }
 }
 
-/// The first `L` values of `v` as one lane vector.
+/// The first `k <= L` values of `v` as one lane vector, the other lanes
+/// NaN (empty series). Whole lanes move as one fixed-size array: a
+/// `copy_from_slice` of run-time length calls `memcpy`, which costs more
+/// than the move.
 #[inline(always)]
-fn lane<F: Copy, const L: usize>(v: &[F]) -> [F; L] {
-    *<&[F; L]>::try_from(&v[..L]).expect("L values")
+fn load_lanes<F: Sample, const L: usize>(v: &[F], k: usize) -> [F; L] {
+    if k == L {
+        return *<&[F; L]>::try_from(&v[..L]).expect("L values");
+    }
+    let mut r = [F::NAN; L];
+    r[..k].copy_from_slice(&v[..k]);
+    r
 }
 
-/// The first `L` values of `v`, to write as one lane vector.
+/// Writes the first `k <= L` lanes of `x` to the start of `v` (see
+/// [`load_lanes`]).
 #[inline(always)]
-fn lane_mut<F, const L: usize>(v: &mut [F]) -> &mut [F; L] {
-    <&mut [F; L]>::try_from(&mut v[..L]).expect("L values")
+fn store_lanes<F: Copy, const L: usize>(v: &mut [F], x: &[F; L], k: usize) {
+    if k == L {
+        *<&mut [F; L]>::try_from(&mut v[..L]).expect("L values") = *x;
+    } else {
+        v[..k].copy_from_slice(&x[..k]);
+    }
 }
 
 /// `a + c * b`, lane by lane.
@@ -878,17 +891,8 @@ impl SwagKernel {
             // A short last group is padded with empty series, as in
             // `fill_group`.
             let k = L.min(m - p0);
-            if k == L {
-                // Whole lanes: fixed-size moves (a call to memcpy per
-                // step would cost more than the move).
-                for (t, rt) in s.num[..n].iter_mut().enumerate() {
-                    *rt = lane(&data[t * m + p0..]);
-                }
-            } else {
-                for (t, rt) in s.num[..n].iter_mut().enumerate() {
-                    rt[..k].copy_from_slice(&data[t * m + p0..][..k]);
-                    rt[k..].fill(T::NAN);
-                }
+            for (t, rt) in s.num[..n].iter_mut().enumerate() {
+                *rt = load_lanes(&data[t * m + p0..], k);
             }
             if let Some(thresh) = self.lanes_core(plan, &mut s) {
                 for t in 0..n {
@@ -904,16 +908,9 @@ impl SwagKernel {
                 }
                 continue;
             }
-            if k == L {
-                for t in 0..n {
-                    *lane_mut(&mut data[t * m + p0..]) = s.num[t];
-                    *lane_mut(&mut qa[t * m + p0..]) = s.den[t];
-                }
-            } else {
-                for t in 0..n {
-                    data[t * m + p0..][..k].copy_from_slice(&s.num[t][..k]);
-                    qa[t * m + p0..][..k].copy_from_slice(&s.den[t][..k]);
-                }
+            for t in 0..n {
+                store_lanes(&mut data[t * m + p0..], &s.num[t], k);
+                store_lanes(&mut qa[t * m + p0..], &s.den[t], k);
             }
         }
         Ok(())

@@ -295,31 +295,29 @@ impl ZarrCube {
                 .retrieve_encoded_chunk(&idx)
                 .map_err(|e| err(&e))?
             {
-                {
-                    let dst: &mut [u8] = bytemuck::cast_slice_mut(out);
-                    let got = match raw {
-                        RawCodec::Plain => {
-                            let n = bytes.len().min(dst.len());
-                            dst[..n].copy_from_slice(&bytes[..n]);
-                            bytes.len()
-                        }
-                        RawCodec::Zstd => UNZSTD
-                            .with(|cell| -> std::io::Result<usize> {
-                                let mut slot = cell.borrow_mut();
-                                if slot.is_none() {
-                                    *slot = Some(zstd::bulk::Decompressor::new()?);
-                                }
-                                let d = slot.as_mut().expect("set above");
-                                d.decompress_to_buffer(&bytes[..], dst)
-                            })
-                            .map_err(|e| err(&e))?,
-                    };
-                    if got != dst.len() {
-                        return Err(err(&format!(
-                            "chunk {idx:?} decodes to {got} bytes, not {}",
-                            dst.len()
-                        )));
+                let dst: &mut [u8] = bytemuck::cast_slice_mut(out);
+                let got = match raw {
+                    RawCodec::Plain => {
+                        let n = bytes.len().min(dst.len());
+                        dst[..n].copy_from_slice(&bytes[..n]);
+                        bytes.len()
                     }
+                    RawCodec::Zstd => UNZSTD
+                        .with(|cell| -> std::io::Result<usize> {
+                            let mut slot = cell.borrow_mut();
+                            if slot.is_none() {
+                                *slot = Some(zstd::bulk::Decompressor::new()?);
+                            }
+                            let d = slot.as_mut().expect("set above");
+                            d.decompress_to_buffer(&bytes[..], dst)
+                        })
+                        .map_err(|e| err(&e))?,
+                };
+                if got != dst.len() {
+                    return Err(err(&format!(
+                        "chunk {idx:?} decodes to {got} bytes, not {}",
+                        dst.len()
+                    )));
                 }
                 return Ok(());
             }
