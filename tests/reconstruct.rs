@@ -130,6 +130,24 @@ fn linear_baseline(copies: &[PathBuf], nodata: f64) -> Vec<Vec<f64>> {
     out
 }
 
+/// The summary's phases: reading, filling and writing each took time, and
+/// with the rest (`other`) they add up to the run's elapsed time.
+fn assert_phases(summary: &serde_json::Value) {
+    let p = &summary["phases_s"];
+    let secs = |k: &str| {
+        p[k].as_f64()
+            .unwrap_or_else(|| panic!("phases_s.{k} in {summary}"))
+    };
+    let (r, f, w, o) = (secs("read"), secs("fill"), secs("write"), secs("other"));
+    let elapsed = summary["elapsed_s"].as_f64().unwrap();
+    assert!(r > 0.0 && f > 0.0 && w > 0.0 && o >= 0.0, "{p}");
+    assert!(r + f + w <= elapsed, "phases {p} within {elapsed} s");
+    assert!(
+        (r + f + w + o - elapsed).abs() < 1e-9,
+        "{p} adds up to {elapsed} s"
+    );
+}
+
 fn run_and_read(
     copies: &[PathBuf],
     out: &Path,
@@ -551,6 +569,9 @@ fn cubes_written_region_by_region_equal_the_cubes_written_from_frames() {
     let sa = run(&a, "geozarr");
     let sb = run(&b, "cog,geozarr");
     assert_eq!(sa["bands"], sb["bands"], "the same counts");
+    // Both paths time their phases within the run.
+    assert_phases(&sa);
+    assert_phases(&sb);
     // A cube of the same inputs read back takes the time-major path (no
     // transposes): its chunks equal the frames path's too.
     let cube = dir.path().join("cube").join("b.zarr");

@@ -30,7 +30,7 @@ use rayon::prelude::*;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 pub const EXAMPLES: &str = "\
 Examples:
@@ -374,6 +374,47 @@ impl std::ops::AddAssign for Counts {
         self.filled += o.filled;
         self.unfillable += o.unfillable;
         self.masked += o.masked;
+    }
+}
+
+/// Wall-clock time a run spent in each of its phases (summed over bands
+/// and regions), for the summary: where the time of a run goes.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Phases {
+    /// Reading and decoding the inputs.
+    pub read: Duration,
+    /// Masking, aggregating, filling and smoothing.
+    pub fill: Duration,
+    /// Encoding and writing the outputs (frames, COGs, cube chunks).
+    pub write: Duration,
+}
+
+impl Phases {
+    /// Runs `f`, adding its wall-clock time to `phase`.
+    fn time<R>(phase: &mut Duration, f: impl FnOnce() -> R) -> R {
+        let t0 = Instant::now();
+        let r = f();
+        *phase += t0.elapsed();
+        r
+    }
+
+    /// The JSON form, with the rest of `elapsed` (start-up, output layout,
+    /// metadata, STAC) as `other`.
+    fn json(&self, elapsed: f64) -> serde_json::Value {
+        let (r, f, w) = (
+            self.read.as_secs_f64(),
+            self.fill.as_secs_f64(),
+            self.write.as_secs_f64(),
+        );
+        serde_json::json!({"read": r, "fill": f, "write": w, "other": (elapsed - r - f - w).max(0.0)})
+    }
+}
+
+impl std::ops::AddAssign for Phases {
+    fn add_assign(&mut self, o: Self) {
+        self.read += o.read;
+        self.fill += o.fill;
+        self.write += o.write;
     }
 }
 
@@ -1112,8 +1153,21 @@ impl Setup {
     /// Masks, aggregates, fills and smooths one window; adds its pixels to
     /// `counts`.
     pub fn compute(&self, win: Window, counts: &mut Counts) -> anyhow::Result<WindowResult> {
+        self.compute_timed(win, counts, &mut Phases::default())
+    }
+
+    /// [`Self::compute`], adding the time it reads and fills to `phases`.
+    fn compute_timed(
+        &self,
+        win: Window,
+        counts: &mut Counts,
+        phases: &mut Phases,
+    ) -> anyhow::Result<WindowResult> {
         let (mut raw, mut qraw) = (Vec::new(), Vec::new());
-        let has_qa = self.input.read(win, &mut raw, &mut qraw)?;
+        let has_qa = Phases::time(&mut phases.read, || {
+            self.input.read(win, &mut raw, &mut qraw)
+        })?;
+        let t0 = Instant::now();
         let len = win.len() * self.steps();
         let mut out = WindowResult {
             data: bigbuf::zeroed(len),
@@ -1126,6 +1180,7 @@ impl Setup {
                 out.data[p * n + t] = v;
                 out.quality[p * n + t] = f64::from(code);
             })?;
+        phases.fill += t0.elapsed();
         Ok(out)
     }
 
@@ -1137,10 +1192,12 @@ impl Setup {
         &self,
         region: Window,
         counts: &mut Counts,
+        phases: &mut Phases,
     ) -> anyhow::Result<RegionResult<T>> {
         let filler = &self.filler;
         let (n_in, n, px) = (filler.n_dates, filler.n, region.len());
-        let mut read = self.input.read_region(region)?;
+        let mut read = Phases::time(&mut phases.read, || self.input.read_region(region))?;
+        let t0 = Instant::now();
         let nodata = T::from_f64(self.out_nodata.unwrap_or(f64::NAN));
         // A cube of a type f32 holds exactly, filled time-major: each group
         // writes its results over the samples it read (no second buffer of
@@ -1215,6 +1272,7 @@ impl Setup {
         for c in parts {
             *counts += c;
         }
+        phases.fill += t0.elapsed();
         Ok(out)
     }
 
@@ -1344,16 +1402,18 @@ impl Setup {
         printer: &Printer,
     ) -> anyhow::Result<ExitCode> {
         let band = args.one_band()?;
-        self.finish_bands(args, records, &[(band, counts)], started, printer)
+        self.finish_bands(args, records, &[(band, counts)], None, started, printer)
     }
 
     /// Writes the product's STAC for `records` (of every band) and prints
-    /// the summary, with the pixel counts of each band.
+    /// the summary, with the pixel counts of each band and, when measured,
+    /// the time of each phase.
     fn finish_bands(
         &self,
         args: &ReconstructArgs,
         records: &[(Record, &'static str)],
         bands: &[(usize, Counts)],
+        phases: Option<Phases>,
         started: Instant,
         printer: &Printer,
     ) -> anyhow::Result<ExitCode> {
@@ -1380,8 +1440,16 @@ impl Setup {
                 self.season, counts.observed, counts.filled, counts.unfillable, counts.masked
             ));
         }
+        let split = phases.map_or(String::new(), |p| {
+            format!(
+                " (read {:.2} s, fill {:.2} s, write {:.2} s)",
+                p.read.as_secs_f64(),
+                p.fill.as_secs_f64(),
+                p.write.as_secs_f64()
+            )
+        });
         printer.line(&format!(
-            "{} outputs in {} in {elapsed:.2} s",
+            "{} outputs in {} in {elapsed:.2} s{split}",
             records.len(),
             args.output.display()
         ));
@@ -1410,6 +1478,7 @@ impl Setup {
                 "sg": args.sg,
                 "stac": stac.as_ref().map(super::stac::summary),
                 "elapsed_s": elapsed,
+                "phases_s": phases.map(|p| p.json(elapsed)),
             }))?;
         }
         Ok(ExitCode::SUCCESS)
@@ -1421,7 +1490,7 @@ fn fill_cubes<T: CubeSample>(
     setup: &Setup,
     regions: &[Window],
     (data_cube, qa_cube): (&mut CubeWriter, &mut CubeWriter),
-    counts: &mut Counts,
+    (counts, phases): (&mut Counts, &mut Phases),
     bar: &dyn arco_core::Progress,
 ) -> anyhow::Result<()> {
     for region in regions {
@@ -1434,11 +1503,13 @@ fn fill_cubes<T: CubeSample>(
             bar.advance(1);
             continue;
         }
-        let r = setup.compute_region::<T>(*region, counts)?;
-        let (d, q) = rayon::join(
-            || data_cube.write_region(*region, &r.data_planes()),
-            || qa_cube.write_region(*region, &r.quality_planes()),
-        );
+        let r = setup.compute_region::<T>(*region, counts, phases)?;
+        let (d, q) = Phases::time(&mut phases.write, || {
+            rayon::join(
+                || data_cube.write_region(*region, &r.data_planes()),
+                || qa_cube.write_region(*region, &r.quality_planes()),
+            )
+        });
         d?;
         q?;
         bar.advance(1);
@@ -1470,8 +1541,8 @@ fn region_edges(out: (usize, usize), input: Option<(usize, usize)>) -> (usize, u
     }
 }
 
-/// What one band's run wrote, and its pixel counts.
-type BandOutputs = (Vec<(Record, &'static str)>, Counts);
+/// What one band's run wrote, its pixel counts and the time of its phases.
+type BandOutputs = (Vec<(Record, &'static str)>, Counts, Phases);
 
 /// Cubes only: each region (a chunk of the cubes in space) is read once,
 /// filled, and its chunks written straight into both cubes, with no
@@ -1506,18 +1577,25 @@ fn fill_into_cubes(
     let regions = Window::tiles_of(setup.grid.width, setup.grid.height, cols, rows);
     let bar = printer.progress("reconstruct");
     arco_core::Progress::start(&bar, "regions", regions.len() as u64);
-    let mut counts = Counts::default();
+    let (mut counts, mut phases) = (Counts::default(), Phases::default());
     let cubes = (&mut data_cube, &mut qa_cube);
+    let tally = (&mut counts, &mut phases);
     arco_convert::dispatch_dtype!(
         setup.dtype,
-        fill_cubes::<T>(setup, &regions, cubes, &mut counts, &bar)
+        fill_cubes::<T>(setup, &regions, cubes, tally, &bar)
     )?;
     arco_core::Progress::finish(&bar);
     let overviews = printer.progress("overviews");
-    let data_rec = data_cube.finish(&overviews)?;
-    let qa_rec = qa_cube.finish(&overviews)?;
+    // Overviews, when the cubes have any, are written here.
+    let (data_rec, qa_rec) = Phases::time(&mut phases.write, || -> anyhow::Result<_> {
+        Ok((data_cube.finish(&overviews)?, qa_cube.finish(&overviews)?))
+    })?;
     drop(tmp);
-    Ok((vec![(data_rec, "data"), (qa_rec, "quality")], counts))
+    Ok((
+        vec![(data_rec, "data"), (qa_rec, "quality")],
+        counts,
+        phases,
+    ))
 }
 
 /// Creates the output directory and a temporary folder inside it for frames,
@@ -1554,19 +1632,24 @@ fn fill_into_frames(
     let windows = Window::tiles(setup.grid.width, setup.grid.height, args.block);
     let bar = printer.progress("reconstruct");
     arco_core::Progress::start(&bar, "windows", windows.len() as u64);
-    let mut counts = Counts::default();
+    let (mut counts, mut phases) = (Counts::default(), Phases::default());
     for win in &windows {
-        let r = setup.compute(*win, &mut counts)?;
-        data_frames.write(*win, &r.data)?;
-        qa_frames.write(*win, &r.quality)?;
+        let r = setup.compute_timed(*win, &mut counts, &mut phases)?;
+        Phases::time(&mut phases.write, || -> anyhow::Result<()> {
+            data_frames.write(*win, &r.data)?;
+            qa_frames.write(*win, &r.quality)?;
+            Ok(())
+        })?;
         arco_core::Progress::advance(&bar, 1);
     }
     arco_core::Progress::finish(&bar);
-    let data_paths = data_frames.finish()?;
-    let qa_paths = qa_frames.finish()?;
-    let records = setup.write_from_frames(args, &data_paths, &qa_paths)?;
+    let records = Phases::time(&mut phases.write, || -> anyhow::Result<_> {
+        let data_paths = data_frames.finish()?;
+        let qa_paths = qa_frames.finish()?;
+        setup.write_from_frames(args, &data_paths, &qa_paths)
+    })?;
     drop(tmp);
-    Ok((records, counts))
+    Ok((records, counts, phases))
 }
 
 /// Runs `arco reconstruct`: each band in turn (every band's inputs and
@@ -1582,22 +1665,24 @@ pub fn run(args: &ReconstructArgs, printer: &Printer) -> anyhow::Result<ExitCode
     }
     let mut records = Vec::new();
     let mut counts = Vec::new();
+    let mut phases = Phases::default();
     let mut first = None;
     for &b in &bands {
         let one = args.for_band(b, named);
         let setup = Setup::new(&one)?;
         setup.refuse_existing(&one)?;
-        let (r, c) = if one.to == [Out::Geozarr] {
+        let (r, c, p) = if one.to == [Out::Geozarr] {
             fill_into_cubes(&one, &setup, printer)?
         } else {
             fill_into_frames(&one, &setup, printer)?
         };
         records.extend(r);
         counts.push((b, c));
+        phases += p;
         first.get_or_insert(setup);
     }
     let setup = first.context("no band to reconstruct")?;
-    setup.finish_bands(args, &records, &counts, started, printer)
+    setup.finish_bands(args, &records, &counts, Some(phases), started, printer)
 }
 
 #[cfg(test)]
