@@ -1361,16 +1361,25 @@ impl Setup {
         if args.to.contains(&Out::Cog) {
             let opts = args.cog_options("data", overwrite)?;
             let qa_opts = args.cog_options("quality", overwrite)?;
-            for (i, (dt, qt)) in self.cog_targets.iter().enumerate() {
-                let mut rd = cog::write_cog(&data[i], &named(dt), &opts, &arco_core::NoProgress)?;
-                let mut rq =
-                    cog::write_cog(&quality[i], &named(qt), &qa_opts, &arco_core::NoProgress)?;
-                let stamp = format!("{}T00:00:00Z", self.date_names[i]);
-                rd.datetimes = vec![stamp.clone()];
-                rq.datetimes = vec![stamp];
-                records.push((rd, "data"));
-                records.push((rq, "quality"));
-            }
+            // Dates in parallel: one date's COG is too small to keep every
+            // thread busy (a 512 x 512 frame is a handful of tiles).
+            // (Not `self`: it holds the input's GDAL handles.)
+            let dates = &self.date_names;
+            let pairs = self
+                .cog_targets
+                .par_iter()
+                .enumerate()
+                .map(|(i, (dt, qt))| -> anyhow::Result<_> {
+                    let none = &arco_core::NoProgress;
+                    let mut rd = cog::write_cog(&data[i], &named(dt), &opts, none)?;
+                    let mut rq = cog::write_cog(&quality[i], &named(qt), &qa_opts, none)?;
+                    let stamp = format!("{}T00:00:00Z", dates[i]);
+                    rd.datetimes = vec![stamp.clone()];
+                    rq.datetimes = vec![stamp];
+                    Ok([(rd, "data"), (rq, "quality")])
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            records.extend(pairs.into_iter().flatten());
         }
         if args.to.contains(&Out::Geozarr) {
             let cubes = [
