@@ -580,20 +580,25 @@ fn cubes_written_region_by_region_equal_the_cubes_written_from_frames() {
     conv.extend(inputs.iter().map(String::as_str));
     conv.extend(["-o", cube.to_str().unwrap(), "--quiet"]);
     assert_ok(&arco(&conv), "rasters to a cube");
-    // The cube reconstructed into `out` with `extra` options: the summary.
-    let from_cube = |out: &Path, extra: &[&str]| -> serde_json::Value {
+    // The cube `input` reconstructed into `out` with `extra` options: the
+    // summary.
+    let reconstruct_cube = |input: &Path, out: &Path, extra: &[&str]| -> serde_json::Value {
         let mut args = vec![
             "reconstruct",
-            cube.to_str().unwrap(),
+            input.to_str().unwrap(),
             "-o",
             out.to_str().unwrap(),
         ];
         args.extend(["--to", "geozarr", "--season", "12", "--json"]);
         args.extend(extra);
         let o = arco(&args);
-        assert_ok(&o, &format!("reconstruct from the cube {extra:?}"));
+        assert_ok(
+            &o,
+            &format!("reconstruct from {} {extra:?}", input.display()),
+        );
         serde_json::from_slice(&o.stdout).unwrap()
     };
+    let from_cube = |out: &Path, extra: &[&str]| reconstruct_cube(&cube, out, extra);
     let c = dir.path().join("from_cube");
     let sc = from_cube(&c, &[]);
     assert_eq!(sc["bands"], sb["bands"], "the same counts from the cube");
@@ -653,20 +658,7 @@ fn cubes_written_region_by_region_equal_the_cubes_written_from_frames() {
     // values, so filling them again gives the same chunks.
     let refill = |name: &str, input: &Path| {
         let out = dir.path().join(name);
-        let input = input.join("b.zarr");
-        let o = arco(&[
-            "reconstruct",
-            input.to_str().unwrap(),
-            "-o",
-            out.to_str().unwrap(),
-            "--to",
-            "geozarr",
-            "--season",
-            "12",
-            "--json",
-        ]);
-        assert_ok(&o, &format!("reconstruct from the {name} cube"));
-        let summary: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        let summary = reconstruct_cube(&input.join("b.zarr"), &out, &[]);
         let chunks: Vec<_> = ["b.zarr", "b_quality.zarr"]
             .iter()
             .flat_map(|cube| {
