@@ -2,11 +2,14 @@
 # End to end: `arco reconstruct` reading a GeoZarr cube (230 x 512 x 512
 # float32, 40 % gaps) and writing a GeoZarr cube, against the numpy
 # reference's computation alone on the same shape, same run, with 1 and 2
-# threads. arco runs for each codec of the cubes (CODECS, default "zstd lz4":
-# the default and the fastest).
+# threads. arco runs for each codec of the cubes (CODECS, default "zstd lz4
+# cog": the default and the fastest), and for the default output, one COG per
+# date (`cog`: written straight from the filled strips; `cog-frames`: the
+# same COGs through temporary per-date frames, the path wide grids take).
 #
 #   bash bench/reconstruct_e2e.sh REFERENCE_DIR   # the folder holding bench.py
 #   REPS=5 CODECS="zstd lz4 none" bash bench/reconstruct_e2e.sh REFERENCE_DIR
+#   CODECS="cog cog-frames" bash bench/reconstruct_e2e.sh REFERENCE_DIR
 #
 # With zstd among the codecs it also prints the time zstd alone takes for
 # the same chunks (decode the input, encode both outputs; the example
@@ -39,7 +42,7 @@ trap 'rm -rf "$WORK"/out.*' EXIT
 # default 3) and each figure is the best of its REPS: the machine's speed
 # drifts, and the best run is the one least disturbed.
 REPS="${REPS:-3}"
-CODECS="${CODECS:-zstd lz4}"
+CODECS="${CODECS:-zstd lz4 cog}"
 best() { tr ' ' '\n' | awk 'NF && (n++ == 0 || $1 < m) { m = $1 } END { print m }'; }
 for threads in 1 2; do
   ref_all="" ; declare -A all=() rss=()
@@ -53,7 +56,13 @@ for threads in 1 2; do
       # ext4 files deleted in the last minute slow down every file created
       # after them (the inode allocator skips their inodes one by one).
       out="out.$threads.$codec.$rep"
-      /usr/bin/time -f '%e %M' -o time.txt "$ARCO" reconstruct cube.zarr -o "$out" --to geozarr --preset ard2 --season 23 --quiet --json --threads "$threads" --compress "$codec" >"$out.json"
+      case "$codec" in
+        cog | cog-frames) what=(--to cog) ;;
+        *) what=(--to geozarr --compress "$codec") ;;
+      esac
+      frames=0
+      [[ "$codec" == cog-frames ]] && frames=1
+      ARCO_RECONSTRUCT_FRAMES=$frames /usr/bin/time -f '%e %M' -o time.txt "$ARCO" reconstruct cube.zarr -o "$out" "${what[@]}" --preset ard2 --season 23 --quiet --json --threads "$threads" >"$out.json"
       read -r secs kib <time.txt
       echo "$secs" >"$out.wall"
       all[$codec]+=" $secs"
@@ -65,7 +74,12 @@ for threads in 1 2; do
   for codec in $CODECS; do
     secs="$(best <<<"${all[$codec]}")"
     size="$(du -sm "out.$threads.$codec.1" | cut -f1)"
-    echo "threads $threads: arco reconstruct, cube in and out, --compress $codec: best ${secs} s (runs:${all[$codec]}; peak RSS $((rss[$codec] / 1024)) MiB, output ${size} MB)"
+    case "$codec" in
+      cog) label="cube in, a COG per date out (from the strips)" ;;
+      cog-frames) label="cube in, a COG per date out (through frames)" ;;
+      *) label="cube in and out, --compress $codec" ;;
+    esac
+    echo "threads $threads: arco reconstruct, $label: best ${secs} s (runs:${all[$codec]}; peak RSS $((rss[$codec] / 1024)) MiB, output ${size} MB)"
     awk -v a="$secs" -v r="$ref_s" -v t="$threads" -v c="$codec" 'BEGIN { printf "threads %s: arco (%s) / reference: %.2fx (below 1: arco faster; the goal is 0.33x)\n", t, c, a / r }'
     # Where the wall time of that best run went: the phases arco timed
     # (its --json summary), and the process's start-up and exit around them.

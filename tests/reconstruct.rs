@@ -512,10 +512,13 @@ fn float64_observations_are_kept_exactly() {
 #[test]
 fn cubes_written_region_by_region_equal_the_cubes_written_from_frames() {
     // `--to geozarr` alone writes each chunk straight from the filled
-    // region; with COGs too the cubes come from the per-date frames. On a
-    // grid of 2 x 2 chunks with clipped edges and one overview level, with
-    // integer rounding, nodata and unfillable pixels, both give the same
-    // store, chunk for chunk, and the same statistics.
+    // region; with COGs too, the grid is filled in strips of whole rows
+    // that go straight into the COGs and the cubes, or (when forced, as for
+    // a grid too wide for strips) through per-date frames. On a grid of
+    // 2 x 2 chunks with clipped edges and one overview level, with integer
+    // rounding, nodata and unfillable pixels, all three give the same
+    // stores, chunk for chunk, and the same statistics; strips and frames
+    // give the same COGs, byte for byte.
     let dir = tempfile::tempdir().unwrap();
     let gtiff = DriverManager::get_driver_by_name("GTiff").unwrap();
     let (w, h) = (700usize, 600usize);
@@ -549,7 +552,7 @@ fn cubes_written_region_by_region_equal_the_cubes_written_from_frames() {
             .unwrap();
         inputs.push(path.to_string_lossy().into_owned());
     }
-    let run = |out: &Path, to: &str| -> serde_json::Value {
+    let run = |out: &Path, to: &str, frames: bool| -> serde_json::Value {
         let mut args: Vec<&str> = vec!["reconstruct"];
         args.extend(inputs.iter().map(String::as_str));
         args.extend([
@@ -561,17 +564,74 @@ fn cubes_written_region_by_region_equal_the_cubes_written_from_frames() {
             "12",
             "--json",
         ]);
-        let o = arco(&args);
-        assert_ok(&o, &format!("reconstruct --to {to}"));
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_arco"));
+        cmd.args(&args);
+        if frames {
+            cmd.env("ARCO_RECONSTRUCT_FRAMES", "1");
+        }
+        let o = cmd.output().unwrap();
+        assert_ok(&o, &format!("reconstruct --to {to} (frames: {frames})"));
         serde_json::from_slice(&o.stdout).unwrap()
     };
     let (a, b) = (dir.path().join("regions"), dir.path().join("frames"));
-    let sa = run(&a, "geozarr");
-    let sb = run(&b, "cog,geozarr");
+    let sa = run(&a, "geozarr", false);
+    let sb = run(&b, "cog,geozarr", true);
+    let s = dir.path().join("strips");
+    let ss = run(&s, "cog,geozarr", false);
     assert_eq!(sa["bands"], sb["bands"], "the same counts");
-    // Both paths time their phases within the run.
+    assert_eq!(ss["bands"], sb["bands"], "the same counts in strips");
+    // Every path times its phases within the run.
     assert_phases(&sa);
     assert_phases(&sb);
+    assert_phases(&ss);
+    // Strips and frames: the same files, byte for byte (COGs and cube
+    // chunks alike), and the same records.
+    let (ts, tf) = (tree(&s), tree(&b));
+    // All but the STAC documents, which name their own folder.
+    let has_ext = |k: &str, e: &str| Path::new(k).extension().is_some_and(|x| x == e);
+    let compared = |t: &std::collections::BTreeMap<String, Vec<u8>>| -> Vec<String> {
+        t.keys()
+            .filter(|k| !has_ext(k, "json") || k.contains(".zarr/"))
+            .cloned()
+            .collect()
+    };
+    assert_eq!(
+        compared(&ts),
+        compared(&tf),
+        "the same files in strips and frames"
+    );
+    let cog_files = compared(&ts).iter().filter(|k| has_ext(k, "tif")).count();
+    assert_eq!(cog_files, 24, "12 data and 12 quality COGs");
+    for k in compared(&ts) {
+        assert!(ts[&k] == tf[&k], "{k} differs between strips and frames");
+    }
+    // The records but their paths and the cubes' statistics (summed in
+    // another order: compared within 1e-9 below).
+    let records = |v: &serde_json::Value| -> Vec<serde_json::Value> {
+        v["outputs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                let mut r = r.clone();
+                r.as_object_mut().unwrap().remove("path");
+                if r["format"] == "geozarr" {
+                    r["bands"][0].as_object_mut().unwrap().remove("statistics");
+                }
+                r
+            })
+            .collect()
+    };
+    let (rs, rf) = (records(&ss), records(&sb));
+    assert_eq!(rs.len(), 26);
+    for (x, y) in rs.iter().zip(&rf) {
+        assert!(
+            x == y,
+            "records differ: {} vs {}",
+            x["datetime"],
+            y["datetime"]
+        );
+    }
     // A cube of the same inputs read back takes the time-major path (no
     // transposes): its chunks equal the frames path's too.
     let cube = dir.path().join("cube").join("b.zarr");
@@ -725,9 +785,9 @@ fn cubes_written_region_by_region_equal_the_cubes_written_from_frames() {
             .cloned()
             .collect()
     };
-    let (oa, ob) = (outputs(&sa), outputs(&sb));
+    let (oa, ob, os) = (outputs(&sa), outputs(&sb), outputs(&ss));
     assert_eq!(oa.len(), 2);
-    for (ra, rb) in oa.iter().zip(&ob) {
+    for (ra, rb) in oa.iter().zip(&ob).chain(os.iter().zip(&ob)) {
         let (x, y) = (&ra["bands"][0]["statistics"], &rb["bands"][0]["statistics"]);
         for key in ["minimum", "maximum", "mean", "stddev", "valid_percent"] {
             let (u, v) = (x[key].as_f64().unwrap(), y[key].as_f64().unwrap());

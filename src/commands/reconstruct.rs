@@ -32,6 +32,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
+mod strips;
+
 pub const EXAMPLES: &str = "\
 Examples:
   # CBERS 16-day composites with their cloud masks (0 = clear): one COG per date
@@ -193,9 +195,12 @@ pub struct ReconstructArgs {
     pub stac: super::stac::StacArgs,
 
     /// Window edge in pixels processed at once, a multiple of 16
-    /// (memory: about edge^2 x dates x 40 bytes). With `--to geozarr` alone
-    /// the unit is a chunk of the cubes (512 px; with a cube input, whole
-    /// chunks of both), written straight into them, and this is not used.
+    /// (memory: about edge^2 x dates x 40 bytes), when the outputs go
+    /// through per-date frames: grids too large for strips. Not used with
+    /// `--to geozarr` alone (the unit is a chunk of the cubes, 512 px; with
+    /// a cube input, whole chunks of both), nor when the COGs are written
+    /// straight from strips of one tile row (a strip of at most 1 Mpx, and
+    /// at most 2 GiB of uncompressed outputs).
     #[arg(long, default_value_t = 256, value_name = "PX")]
     pub block: usize,
 
@@ -1373,7 +1378,7 @@ impl Setup {
                     let none = &arco_core::NoProgress;
                     let mut rd = cog::write_cog(&data[i], &named(dt), &opts, none)?;
                     let mut rq = cog::write_cog(&quality[i], &named(qt), &qa_opts, none)?;
-                    let stamp = format!("{}T00:00:00Z", dates[i]);
+                    let stamp = date_stamp(&dates[i]);
                     rd.datetimes = vec![stamp.clone()];
                     rq.datetimes = vec![stamp];
                     Ok([(rd, "data"), (rq, "quality")])
@@ -1526,18 +1531,25 @@ fn fill_cubes<T: CubeSample>(
     Ok(())
 }
 
+/// The STAC datetime of an output date named `name` (`YYYY-MM-DD`).
+fn date_stamp(name: &str) -> String {
+    format!("{name}T00:00:00Z")
+}
+
+/// Least common multiple.
+fn lcm(a: usize, b: usize) -> usize {
+    let (mut x, mut y) = (a, b);
+    while y != 0 {
+        (x, y) = (y, x % y);
+    }
+    a / x * b
+}
+
 /// Rows and columns of the regions filled at once: whole chunks of the
 /// output cubes (`out`) that are also whole chunks of an input cube (`input`),
 /// so that no input chunk is decoded twice; the output chunk alone when that
 /// region would be more than 4 times the larger chunk.
 fn region_edges(out: (usize, usize), input: Option<(usize, usize)>) -> (usize, usize) {
-    fn lcm(a: usize, b: usize) -> usize {
-        let (mut x, mut y) = (a, b);
-        while y != 0 {
-            (x, y) = (y, x % y);
-        }
-        a / x * b
-    }
     let Some(input) = input else {
         return out;
     };
@@ -1562,27 +1574,8 @@ fn fill_into_cubes(
     printer: &Printer,
 ) -> anyhow::Result<BandOutputs> {
     let tmp = scratch_dir(args, "reconstruct")?;
-    let template = |name: &str, dtype, nodata| {
-        series::grid_template(&tmp.0.join(name), &setup.grid, dtype, nodata)
-    };
-    let data_like = template("data.tif", setup.dtype, setup.out_nodata)?;
-    let qa_like = template("quality.tif", DType::U8, None)?;
-    let create = |like, target, role| -> anyhow::Result<CubeWriter> {
-        Ok(CubeWriter::create(
-            like,
-            &setup.out_dates,
-            target,
-            &args.zarr_options(role, args.overwrite)?,
-        )?)
-    };
-    let (data_target, qa_target) = &setup.zarr_targets;
-    let mut data_cube = create(&data_like, data_target, "data")?;
-    let mut qa_cube = create(&qa_like, qa_target, "quality")?;
-    let out = data_cube.region_shape();
-    if qa_cube.region_shape() != out {
-        bail!("the data and quality cubes have different chunks; pass --to cog,geozarr");
-    }
-    let (rows, cols) = region_edges(out, setup.input_chunks());
+    let (mut data_cube, mut qa_cube) = create_cubes(args, setup, &tmp)?;
+    let (rows, cols) = region_edges(data_cube.region_shape(), setup.input_chunks());
     let regions = Window::tiles_of(setup.grid.width, setup.grid.height, cols, rows);
     let bar = printer.progress("reconstruct");
     arco_core::Progress::start(&bar, "regions", regions.len() as u64);
@@ -1605,6 +1598,35 @@ fn fill_into_cubes(
         counts,
         phases,
     ))
+}
+
+/// Starts the data and quality cubes, whose chunks are written region by
+/// region (the grid templates go in `tmp`).
+fn create_cubes(
+    args: &ReconstructArgs,
+    setup: &Setup,
+    tmp: &TempDir,
+) -> anyhow::Result<(CubeWriter, CubeWriter)> {
+    let template = |name: &str, dtype, nodata| {
+        series::grid_template(&tmp.0.join(name), &setup.grid, dtype, nodata)
+    };
+    let data_like = template("data.tif", setup.dtype, setup.out_nodata)?;
+    let qa_like = template("quality.tif", DType::U8, None)?;
+    let create = |like, target, role| -> anyhow::Result<CubeWriter> {
+        Ok(CubeWriter::create(
+            like,
+            &setup.out_dates,
+            target,
+            &args.zarr_options(role, args.overwrite)?,
+        )?)
+    };
+    let (data_target, qa_target) = &setup.zarr_targets;
+    let data_cube = create(&data_like, data_target, "data")?;
+    let qa_cube = create(&qa_like, qa_target, "quality")?;
+    if qa_cube.region_shape() != data_cube.region_shape() {
+        bail!("the data and quality cubes have different chunks; pass --to cog,geozarr");
+    }
+    Ok((data_cube, qa_cube))
 }
 
 /// Creates the output directory and a temporary folder inside it for frames,
@@ -1682,6 +1704,8 @@ pub fn run(args: &ReconstructArgs, printer: &Printer) -> anyhow::Result<ExitCode
         setup.refuse_existing(&one)?;
         let (r, c, p) = if one.to == [Out::Geozarr] {
             fill_into_cubes(&one, &setup, printer)?
+        } else if let Some(done) = strips::fill_into_strips(&one, &setup, printer)? {
+            done
         } else {
             fill_into_frames(&one, &setup, printer)?
         };

@@ -13,8 +13,12 @@
 mod encode;
 mod gdal_driver;
 mod spill;
+mod stream;
 mod template;
 pub mod tiff;
+
+use stream::Like;
+pub use stream::{CogShape, CogStream};
 
 use crate::atomic::Staged;
 use crate::dispatch_dtype;
@@ -22,9 +26,9 @@ use crate::dtype::{DType, Sample};
 use crate::error::{ConvertError, Result};
 use crate::options::{CogOptions, Compression, Predictor, Resampling};
 use crate::pyramid::{choose_resampling, half, levels_to_fit, reduce_rows};
-use crate::source::{bbox_of, read_window, RasterSource};
+use crate::source::{read_window, RasterSource};
 use crate::stats::{self, StatsAcc};
-use arco_core::{BandStatistics, Format, HashingWriter, Progress, Record};
+use arco_core::{BandStatistics, HashingWriter, Progress, Record};
 use encode::{encode_tile, tiff_compression_code, TileCodec};
 use rayon::prelude::*;
 use sha2::Digest as _;
@@ -150,59 +154,29 @@ pub fn write_cog(
     progress: &dyn Progress,
 ) -> Result<Record> {
     let plan = plan(src, opts)?;
+    if plan.compression.is_native() {
+        let shape = CogShape::with_plan(src, plan, opts.blocksize)?;
+        return dispatch_dtype!(
+            shape.plan.dtype,
+            write_native::<T>(src, &shape, target, opts.overwrite, progress)
+        );
+    }
     let staged = Staged::new(target, opts.overwrite)?;
-    let written = if plan.compression.is_native() {
-        dispatch_dtype!(
-            plan.dtype,
-            write_native::<T>(src, staged.path(), opts.blocksize, &plan, progress)
-        )?
-    } else {
-        let (size, checksum, overviews) =
-            gdal_driver::write_with_gdal(src, staged.path(), opts.blocksize, &plan, progress)?;
-        Written {
-            size,
-            checksum,
-            overviews,
-            stats: Vec::new(),
-        }
-    };
-    let Written {
+    let (size, checksum, overviews) =
+        gdal_driver::write_with_gdal(src, staged.path(), opts.blocksize, &plan, progress)?;
+    let written = Written {
         size,
         checksum,
         overviews,
-        stats,
-    } = written;
-    let path = staged.commit()?;
-    let bands = src
-        .bands
-        .iter()
-        .zip(&plan.nodata)
-        .enumerate()
-        .map(|(i, (b, nd))| {
-            let mut r = b.record();
-            r.nodata = *nd;
-            r.statistics = stats.get(i).copied().flatten();
-            r
-        })
-        .collect();
-    Ok(Record {
-        path,
-        format: Format::Cog,
-        media_type: Format::Cog.media_type(),
-        size,
-        checksum: Some(checksum),
-        width: src.width,
-        height: src.height,
-        dtype: plan.dtype.name().to_string(),
-        bands,
-        crs: src.crs.clone().unwrap_or_default(),
-        geotransform: src.geotransform,
-        bbox: bbox_of(&src.geotransform, src.width, src.height),
-        datetimes: Vec::new(),
-        overviews,
-        notes: plan.notes,
-        vector: None,
-    })
+        stats: Vec::new(),
+    };
+    let shape = CogShape {
+        like: Like::of(src),
+        plan,
+        template: Vec::new(),
+        block: opts.blocksize,
+    };
+    Ok(shape.record(staged.commit()?, written))
 }
 
 /// One resolution level being built.
@@ -218,18 +192,61 @@ struct Level<T> {
     sizes: Vec<u32>,
 }
 
-struct Pyramid<'a, T> {
+struct Pyramid<T> {
     levels: Vec<Level<T>>,
     codec: TileCodec,
     resampling: Resampling,
     nodata: Option<T>,
     pad: T,
-    out: &'a Path,
+    /// The file being written (for messages and spill files).
+    out: std::path::PathBuf,
     /// Statistics of the full-resolution pixels, per band.
     stats: Vec<StatsAcc>,
 }
 
-impl<T: Sample> Pyramid<'_, T> {
+impl<T: Sample> Pyramid<T> {
+    /// Empty levels for a COG of `shape` written at `out`; full resolution
+    /// keeps up to `memory` bytes of compressed tiles in memory, each
+    /// overview a quarter of that, the rest in a temporary file.
+    fn new(shape: &CogShape, out: &Path, memory: usize) -> Self {
+        let (l, plan, block) = (&shape.like, &shape.plan, shape.block);
+        let n_ovr = levels_to_fit(l.width, l.height, block);
+        let dir = out.parent().map_or_else(|| ".".into(), Path::to_path_buf);
+        let (mut w, mut h) = (l.width, l.height);
+        let mut levels = Vec::with_capacity(n_ovr + 1);
+        for k in 0..=n_ovr {
+            let limit = if k == 0 { memory } else { memory / 4 };
+            levels.push(Level::<T> {
+                width: w,
+                height: h,
+                pending: Vec::new(),
+                pending_rows: 0,
+                tiles: Spill::new(dir.clone(), limit),
+                sizes: Vec::new(),
+            });
+            w = half(w);
+            h = half(h);
+        }
+        // One nodata for all bands: TIFF has a single GDAL_NODATA tag.
+        let nodata = plan.nodata.first().copied().flatten().map(T::from_f64);
+        let nb = l.bands.len();
+        Self {
+            levels,
+            codec: TileCodec {
+                compression: plan.compression,
+                level: plan.level,
+                predictor: plan.predictor,
+                block,
+                bands: nb,
+            },
+            resampling: plan.resampling,
+            nodata,
+            pad: nodata.unwrap_or_default(),
+            out: out.to_path_buf(),
+            stats: vec![StatsAcc::default(); nb],
+        }
+    }
+
     /// Adds `rows` rows to level `k`, encoding every complete tile row.
     fn feed(&mut self, k: usize, rows: &[T], n: usize) -> Result<()> {
         let lvl = &mut self.levels[k];
@@ -273,13 +290,13 @@ impl<T: Sample> Pyramid<'_, T> {
         if let Some(st) = stats {
             stats::merge_into(&mut self.stats, &st);
         }
-        let encoded = encoded.map_err(|e| ConvertError::output(self.out, e))?;
+        let encoded = encoded.map_err(|e| ConvertError::output(&self.out, e))?;
         let lvl = &mut self.levels[k];
         for t in encoded {
             lvl.sizes.push((t.len() - 8) as u32);
             lvl.tiles
                 .append(t)
-                .map_err(|e| ConvertError::output(self.out, e))?;
+                .map_err(|e| ConvertError::output(&self.out, e))?;
         }
         if let Some(reduced) = reduced {
             self.feed(k + 1, &reduced, half(n))?;
@@ -315,59 +332,20 @@ fn ghost_header() -> Vec<u8> {
     g
 }
 
+/// Full resolution may keep 256 MiB of compressed tiles in memory, each
+/// overview 64 MiB; beyond that they go to a temporary file.
+const FILE_MEMORY: usize = 256 << 20;
+
+/// Reads `src` strip by strip (one thread reading ahead) into a stream.
 fn write_native<T: Sample>(
     src: &RasterSource,
-    out: &Path,
-    block: usize,
-    plan: &CogPlan,
+    shape: &CogShape,
+    target: &Path,
+    overwrite: bool,
     progress: &dyn Progress,
-) -> Result<Written> {
-    let nb = src.bands.len();
-    let n_ovr = levels_to_fit(src.width, src.height, block);
-    let dir = out.parent().map_or_else(|| ".".into(), Path::to_path_buf);
-    // Metadata first: a CRS or band GDAL cannot encode fails before the
-    // pixels are read, not after.
-    let template = template::template_tags::<T>(
-        src,
-        block,
-        &template::BandOverrides {
-            nodata: &plan.nodata,
-        },
-    )?;
-    let (mut w, mut h) = (src.width, src.height);
-    let mut levels = Vec::with_capacity(n_ovr + 1);
-    for k in 0..=n_ovr {
-        // Full resolution may keep 256 MiB of compressed tiles in memory,
-        // each overview 64 MiB; beyond that they go to a temporary file.
-        let limit = if k == 0 { 256 << 20 } else { 64 << 20 };
-        levels.push(Level::<T> {
-            width: w,
-            height: h,
-            pending: Vec::new(),
-            pending_rows: 0,
-            tiles: Spill::new(dir.clone(), limit),
-            sizes: Vec::new(),
-        });
-        w = half(w);
-        h = half(h);
-    }
-    // One nodata for all bands: TIFF has a single GDAL_NODATA tag.
-    let nodata = plan.nodata.first().copied().flatten().map(T::from_f64);
-    let mut pyr = Pyramid {
-        levels,
-        codec: TileCodec {
-            compression: plan.compression,
-            level: plan.level,
-            predictor: plan.predictor,
-            block,
-            bands: nb,
-        },
-        resampling: plan.resampling,
-        nodata,
-        pad: nodata.unwrap_or_default(),
-        out,
-        stats: vec![StatsAcc::default(); nb],
-    };
+) -> Result<Record> {
+    let mut stream = CogStream::<T>::create(shape, target, overwrite, FILE_MEMORY)?;
+    let block = shape.block;
     let strips = src.height.div_ceil(block);
     progress.start("cog", strips as u64);
     std::thread::scope(|scope| -> Result<()> {
@@ -397,21 +375,15 @@ fn write_native<T: Sample>(
         });
         for msg in rx {
             let (buf, rows) = msg?;
-            pyr.feed(0, &buf, rows)?;
+            stream.push_rows(&buf, rows)?;
             let _ = recycle_tx.send(buf);
             progress.advance(1);
         }
         Ok(())
     })?;
-    pyr.finish()?;
+    let record = stream.finish()?;
     progress.finish();
-    let (size, checksum, overviews) = assemble(out, &mut pyr.levels, &template, plan, block, nb)?;
-    Ok(Written {
-        size,
-        checksum,
-        overviews,
-        stats: pyr.stats.iter().map(StatsAcc::finish).collect(),
-    })
+    Ok(record)
 }
 
 /// What the layout step reports back.
