@@ -196,11 +196,12 @@ pub struct ReconstructArgs {
 
     /// Window edge in pixels processed at once, a multiple of 16
     /// (memory: about edge^2 x dates x 40 bytes), when the outputs go
-    /// through per-date frames: grids too large for strips. Not used with
-    /// `--to geozarr` alone (the unit is a chunk of the cubes, 512 px; with
-    /// a cube input, whole chunks of both), nor when the COGs are written
-    /// straight from strips of one tile row (a strip of at most 1 Mpx, and
-    /// at most 2 GiB of uncompressed outputs).
+    /// through per-date frames: `--to cog,geozarr`, and grids too large for
+    /// strips. Not used with `--to geozarr` alone (the unit is a chunk of
+    /// the cubes, 512 px; with a cube input, whole chunks of both), nor with
+    /// `--to cog` alone when the COGs are written straight from strips of
+    /// one tile row (a strip of at most 1 Mpx, and at most 2 GiB of
+    /// uncompressed outputs).
     #[arg(long, default_value_t = 256, value_name = "PX")]
     pub block: usize,
 

@@ -1,22 +1,24 @@
 //! COGs written straight from the filled pixels, with no temporary frames.
 //!
 //! The grid is cut into strips of whole rows, each as tall as a row of COG
-//! tiles (and as whole chunks of an input or output cube). A strip is read
-//! once with every date, filled like a region of the cube path, and each
-//! date's rows go on to that date's COG writer (dates in parallel), which
-//! compresses the tiles and keeps them in memory until the file is laid out
-//! at the end. Used when a strip and the compressed outputs stay within the
-//! bounds below; beyond them the frames path bounds the memory instead.
+//! tiles (and as whole chunks of an input cube). A strip is read once with
+//! every date, filled like a region of the cube path, and each date's rows
+//! go on to that date's COG writer (dates in parallel), which compresses
+//! the tiles and keeps them in memory until the file is laid out at the
+//! end. Used for `--to cog` when a strip and the compressed outputs stay
+//! within the bounds below; beyond them the frames path bounds the memory
+//! instead. With cubes asked for too, the frames path writes both, so that
+//! the cubes' statistics are summed in the same order as a scale-out job's
+//! (which assembles its tiles' frames): the same product, bit for bit.
 
 use super::{
-    create_cubes, date_stamp, lcm, scratch_dir, BandOutputs, Counts, Out, Phases, ReconstructArgs,
-    RegionResult, Setup,
+    date_stamp, lcm, scratch_dir, BandOutputs, Counts, Out, Phases, ReconstructArgs, RegionResult,
+    Setup,
 };
 use crate::printer::Printer;
 use arco_convert::cog::{CogShape, CogStream};
 use arco_convert::series::{self, Window};
-use arco_convert::zarr::{CubeSample, CubeWriter};
-use arco_convert::DType;
+use arco_convert::{DType, Sample};
 use arco_core::{Progress, Record};
 use rayon::prelude::*;
 
@@ -50,39 +52,25 @@ pub fn strip_rows(
     (strip_px <= STRIP_MAX_PX && output <= OUTPUT_MAX_BYTES).then_some(rows)
 }
 
-/// Fills the grid strip by strip into the COGs (and the cubes, when asked
-/// for too). `None` when the grid is too large for strips (see
-/// [`strip_rows`]): nothing is written then.
+/// Fills the grid strip by strip into the COGs. `None` when cubes are asked
+/// for too, or the grid is too large for strips (see [`strip_rows`]):
+/// nothing is written then.
 pub fn fill_into_strips(
     args: &ReconstructArgs,
     setup: &Setup,
     printer: &Printer,
 ) -> anyhow::Result<Option<BandOutputs>> {
-    if std::env::var(FORCE_FRAMES_ENV).is_ok_and(|v| v == "1") {
+    if args.to != [Out::Cog] || std::env::var(FORCE_FRAMES_ENV).is_ok_and(|v| v == "1") {
         return Ok(None);
     }
     let data_opts = args.cog_options("data", args.overwrite)?;
-    let mut chunk_rows: Vec<usize> = setup.input_chunks().map(|(y, _)| y).into_iter().collect();
+    let chunk_rows: Vec<usize> = setup.input_chunks().map(|(y, _)| y).into_iter().collect();
     let grid = (setup.grid.width, setup.grid.height);
-    let fits = |chunk_rows: &[usize]| {
-        let (n, bytes) = (setup.steps(), setup.dtype.size());
-        strip_rows(grid, n, bytes, data_opts.blocksize, chunk_rows)
-    };
-    if fits(&chunk_rows).is_none() {
+    let (n, bytes) = (setup.steps(), setup.dtype.size());
+    let Some(rows) = strip_rows(grid, n, bytes, data_opts.blocksize, &chunk_rows) else {
         return Ok(None);
-    }
+    };
     let tmp = scratch_dir(args, "reconstruct")?;
-    let mut cubes = if args.to.contains(&Out::Geozarr) {
-        let cubes = create_cubes(args, setup, &tmp)?;
-        chunk_rows.push(cubes.0.region_shape().0);
-        Some(cubes)
-    } else {
-        None
-    };
-    // Output chunks taller than a strip may allow: the frames path.
-    let Some(rows) = fits(&chunk_rows) else {
-        return Ok(None);
-    };
     let template = |name: &str, dtype, nodata| {
         series::grid_template(&tmp.0.join(name), &setup.grid, dtype, nodata)
     };
@@ -104,20 +92,10 @@ pub fn fill_into_strips(
         shapes: (&data_shape, &qa_shape),
         bar: &bar,
     };
-    let cubes_mut = cubes.as_mut().map(|(d, q)| (d, q));
     let tally = (&mut counts, &mut phases);
-    let mut records = arco_convert::dispatch_dtype!(
-        setup.dtype,
-        fill_strips::<T>(&job, &strips, cubes_mut, tally)
-    )?;
+    let records =
+        arco_convert::dispatch_dtype!(setup.dtype, fill_strips::<T>(&job, &strips, tally))?;
     bar.finish();
-    if let Some((data_cube, qa_cube)) = cubes {
-        let overviews = printer.progress("overviews");
-        let (d, q) = Phases::time(&mut phases.write, || -> anyhow::Result<_> {
-            Ok((data_cube.finish(&overviews)?, qa_cube.finish(&overviews)?))
-        })?;
-        records.extend([(d, "data"), (q, "quality")]);
-    }
     drop(tmp);
     Ok(Some((records, counts, phases)))
 }
@@ -132,12 +110,10 @@ struct Strips<'a> {
 }
 
 /// Fills `strips` (top to bottom) into one data and one quality COG per
-/// date, and into `cubes` when given. Returns the COGs' records, date by
-/// date, data then quality.
-fn fill_strips<T: CubeSample>(
+/// date. Returns the COGs' records, date by date, data then quality.
+fn fill_strips<T: Sample>(
     job: &Strips,
     strips: &[Window],
-    mut cubes: Option<(&mut CubeWriter, &mut CubeWriter)>,
     (counts, phases): (&mut Counts, &mut Phases),
 ) -> anyhow::Result<Vec<(Record, &'static str)>> {
     let setup = job.setup;
@@ -166,28 +142,15 @@ fn fill_strips<T: CubeSample>(
         };
         Phases::time(&mut phases.write, || -> anyhow::Result<()> {
             let (planes, qa_planes) = (r.data_planes(), r.quality_planes());
-            let (cogs, cube) = rayon::join(
-                || -> anyhow::Result<()> {
-                    let rows = strip.h;
-                    data.par_iter_mut()
-                        .zip(&planes)
-                        .try_for_each(|(cog, p)| cog.push_rows(p, rows))?;
-                    quality
-                        .par_iter_mut()
-                        .zip(&qa_planes)
-                        .try_for_each(|(cog, p)| cog.push_rows(p, rows))?;
-                    Ok(())
-                },
-                || -> anyhow::Result<()> {
-                    if let Some((d, q)) = cubes.as_mut() {
-                        d.write_region(strip, &planes)?;
-                        q.write_region(strip, &qa_planes)?;
-                    }
-                    Ok(())
-                },
-            );
-            cogs?;
-            cube
+            let rows = strip.h;
+            data.par_iter_mut()
+                .zip(&planes)
+                .try_for_each(|(cog, p)| cog.push_rows(p, rows))?;
+            quality
+                .par_iter_mut()
+                .zip(&qa_planes)
+                .try_for_each(|(cog, p)| cog.push_rows(p, rows))?;
+            Ok(())
         })?;
         job.bar.advance(1);
     }
