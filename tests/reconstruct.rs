@@ -653,6 +653,34 @@ fn cubes_written_region_by_region_equal_the_cubes_written_from_frames() {
     let c = dir.path().join("from_cube");
     let sc = from_cube(&c, &[]);
     assert_eq!(sc["bands"], sb["bands"], "the same counts from the cube");
+    // `--to cog` from the cube: its strips are filled time-major, in place,
+    // and give the same COGs as the rasters through frames.
+    let cc = dir.path().join("cogs_from_cube");
+    let o = arco(&[
+        "reconstruct",
+        cube.to_str().unwrap(),
+        "-o",
+        cc.to_str().unwrap(),
+        "--to",
+        "cog",
+        "--season",
+        "12",
+        "--json",
+    ]);
+    assert_ok(&o, "reconstruct the cube --to cog");
+    let scc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        scc["bands"], sb["bands"],
+        "the same counts, COGs from the cube"
+    );
+    let tcc = tree(&cc);
+    assert_eq!(compared(&tcc), compared(&tf), "the same COGs from the cube");
+    for k in compared(&tcc) {
+        assert!(
+            tcc[&k] == tf[&k],
+            "{k} differs between the cube's strips and frames"
+        );
+    }
     for cube in ["b.zarr", "b_quality.zarr"] {
         let (tc, tb) = (tree(&c.join(cube)), tree(&b.join(cube)));
         let chunks = |t: &std::collections::BTreeMap<String, Vec<u8>>| -> Vec<String> {

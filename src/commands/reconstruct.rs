@@ -1377,12 +1377,9 @@ impl Setup {
                 .enumerate()
                 .map(|(i, (dt, qt))| -> anyhow::Result<_> {
                     let none = &arco_core::NoProgress;
-                    let mut rd = cog::write_cog(&data[i], &named(dt), &opts, none)?;
-                    let mut rq = cog::write_cog(&quality[i], &named(qt), &qa_opts, none)?;
-                    let stamp = date_stamp(&dates[i]);
-                    rd.datetimes = vec![stamp.clone()];
-                    rq.datetimes = vec![stamp];
-                    Ok([(rd, "data"), (rq, "quality")])
+                    let rd = cog::write_cog(&data[i], &named(dt), &opts, none)?;
+                    let rq = cog::write_cog(&quality[i], &named(qt), &qa_opts, none)?;
+                    Ok(dated_pair(rd, rq, &dates[i]))
                 })
                 .collect::<anyhow::Result<Vec<_>>>()?;
             records.extend(pairs.into_iter().flatten());
@@ -1532,9 +1529,25 @@ fn fill_cubes<T: CubeSample>(
     Ok(())
 }
 
-/// The STAC datetime of an output date named `name` (`YYYY-MM-DD`).
-fn date_stamp(name: &str) -> String {
-    format!("{name}T00:00:00Z")
+/// The records of one date's data and quality COGs, stamped with the date
+/// named `name` (`YYYY-MM-DD`) and their roles.
+fn dated_pair(mut data: Record, mut quality: Record, name: &str) -> [(Record, &'static str); 2] {
+    let stamp = format!("{name}T00:00:00Z");
+    data.datetimes = vec![stamp.clone()];
+    quality.datetimes = vec![stamp];
+    [(data, "data"), (quality, "quality")]
+}
+
+/// Header-only GeoTIFFs in `tmp` describing the data and quality outputs on
+/// the grid (their CRS, type and nodata), for the writers to copy.
+fn output_templates(setup: &Setup, tmp: &TempDir) -> anyhow::Result<(RasterSource, RasterSource)> {
+    let template = |name: &str, dtype, nodata| {
+        series::grid_template(&tmp.0.join(name), &setup.grid, dtype, nodata)
+    };
+    Ok((
+        template("data.tif", setup.dtype, setup.out_nodata)?,
+        template("quality.tif", DType::U8, None)?,
+    ))
 }
 
 /// Least common multiple.
@@ -1608,11 +1621,7 @@ fn create_cubes(
     setup: &Setup,
     tmp: &TempDir,
 ) -> anyhow::Result<(CubeWriter, CubeWriter)> {
-    let template = |name: &str, dtype, nodata| {
-        series::grid_template(&tmp.0.join(name), &setup.grid, dtype, nodata)
-    };
-    let data_like = template("data.tif", setup.dtype, setup.out_nodata)?;
-    let qa_like = template("quality.tif", DType::U8, None)?;
+    let (data_like, qa_like) = output_templates(setup, tmp)?;
     let create = |like, target, role| -> anyhow::Result<CubeWriter> {
         Ok(CubeWriter::create(
             like,

@@ -12,13 +12,13 @@
 //! (which assembles its tiles' frames): the same product, bit for bit.
 
 use super::{
-    date_stamp, lcm, scratch_dir, BandOutputs, Counts, Out, Phases, ReconstructArgs, RegionResult,
-    Setup,
+    dated_pair, lcm, output_templates, scratch_dir, BandOutputs, Counts, Out, Phases,
+    ReconstructArgs, RegionResult, Setup,
 };
 use crate::printer::Printer;
 use arco_convert::cog::{CogShape, CogStream};
-use arco_convert::series::{self, Window};
-use arco_convert::{DType, Sample};
+use arco_convert::series::Window;
+use arco_convert::Sample;
 use arco_core::{Progress, Record};
 use rayon::prelude::*;
 
@@ -71,23 +71,16 @@ pub fn fill_into_strips(
         return Ok(None);
     };
     let tmp = scratch_dir(args, "reconstruct")?;
-    let template = |name: &str, dtype, nodata| {
-        series::grid_template(&tmp.0.join(name), &setup.grid, dtype, nodata)
-    };
-    let data_shape = CogShape::new(
-        &template("data.tif", setup.dtype, setup.out_nodata)?,
-        &data_opts,
-    )?;
-    let qa_shape = CogShape::new(
-        &template("quality.tif", DType::U8, None)?,
-        &args.cog_options("quality", args.overwrite)?,
-    )?;
+    let (data_like, qa_like) = output_templates(setup, &tmp)?;
+    let data_shape = CogShape::new(&data_like, &data_opts)?;
+    let qa_opts = args.cog_options("quality", args.overwrite)?;
+    let qa_shape = CogShape::new(&qa_like, &qa_opts)?;
     let strips = Window::tiles_of(grid.0, grid.1, grid.0, rows);
     let bar = printer.progress("reconstruct");
     bar.start("strips", strips.len() as u64);
     let (mut counts, mut phases) = (Counts::default(), Phases::default());
     let job = Strips {
-        args,
+        overwrite: args.overwrite,
         setup,
         shapes: (&data_shape, &qa_shape),
         bar: &bar,
@@ -102,7 +95,8 @@ pub fn fill_into_strips(
 
 /// What every strip of one run shares.
 struct Strips<'a> {
-    args: &'a ReconstructArgs,
+    /// Whether existing outputs may be replaced.
+    overwrite: bool,
     setup: &'a Setup,
     /// The data and quality COGs' shapes.
     shapes: (&'a CogShape, &'a CogShape),
@@ -120,7 +114,7 @@ fn fill_strips<T: Sample>(
     let n = setup.steps();
     // The compressed tiles stay in memory (OUTPUT_MAX_BYTES bounds them).
     let memory = usize::MAX;
-    let overwrite = job.args.overwrite;
+    let overwrite = job.overwrite;
     let mut data = Vec::with_capacity(n);
     let mut quality = Vec::with_capacity(n);
     for (d, q) in &setup.cog_targets {
@@ -161,11 +155,7 @@ fn fill_strips<T: Sample>(
             .zip(quality)
             .enumerate()
             .map(|(i, (d, q))| -> anyhow::Result<_> {
-                let (mut rd, mut rq) = (d.finish()?, q.finish()?);
-                let stamp = date_stamp(&names[i]);
-                rd.datetimes = vec![stamp.clone()];
-                rq.datetimes = vec![stamp];
-                Ok([(rd, "data"), (rq, "quality")])
+                Ok(dated_pair(d.finish()?, q.finish()?, &names[i]))
             })
             .collect::<anyhow::Result<Vec<_>>>()
             .map(|pairs| pairs.into_iter().flatten().collect())

@@ -170,13 +170,7 @@ pub fn write_cog(
         overviews,
         stats: Vec::new(),
     };
-    let shape = CogShape {
-        like: Like::of(src),
-        plan,
-        template: Vec::new(),
-        block: opts.blocksize,
-    };
-    Ok(shape.record(staged.commit()?, written))
+    Ok(Like::of(src).record(&plan, staged.commit()?, written))
 }
 
 /// One resolution level being built.

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 pub struct CogShape {
     pub(super) like: Like,
     pub(super) plan: CogPlan,
-    pub(super) template: Vec<Tag>,
+    template: Vec<Tag>,
     pub(super) block: usize,
 }
 
@@ -41,6 +41,40 @@ impl Like {
             geotransform: src.geotransform,
             crs: src.crs.clone(),
             bands: src.bands.iter().map(BandMeta::record).collect(),
+        }
+    }
+
+    /// The record of a COG of this raster written with `plan` at `path`.
+    pub(super) fn record(&self, plan: &CogPlan, path: PathBuf, written: Written) -> Record {
+        let bands = self
+            .bands
+            .iter()
+            .zip(&plan.nodata)
+            .enumerate()
+            .map(|(i, (b, nd))| {
+                let mut r = b.clone();
+                r.nodata = *nd;
+                r.statistics = written.stats.get(i).copied().flatten();
+                r
+            })
+            .collect();
+        Record {
+            path,
+            format: Format::Cog,
+            media_type: Format::Cog.media_type(),
+            size: written.size,
+            checksum: Some(written.checksum),
+            width: self.width,
+            height: self.height,
+            dtype: plan.dtype.name().to_string(),
+            bands,
+            crs: self.crs.clone().unwrap_or_default(),
+            geotransform: self.geotransform,
+            bbox: bbox_of(&self.geotransform, self.width, self.height),
+            datetimes: Vec::new(),
+            overviews: written.overviews,
+            notes: plan.notes.clone(),
+            vector: None,
         }
     }
 }
@@ -76,40 +110,6 @@ impl CogShape {
             template,
             block,
         })
-    }
-
-    pub(super) fn record(&self, path: PathBuf, written: Written) -> Record {
-        let l = &self.like;
-        let bands = l
-            .bands
-            .iter()
-            .zip(&self.plan.nodata)
-            .enumerate()
-            .map(|(i, (b, nd))| {
-                let mut r = b.clone();
-                r.nodata = *nd;
-                r.statistics = written.stats.get(i).copied().flatten();
-                r
-            })
-            .collect();
-        Record {
-            path,
-            format: Format::Cog,
-            media_type: Format::Cog.media_type(),
-            size: written.size,
-            checksum: Some(written.checksum),
-            width: l.width,
-            height: l.height,
-            dtype: self.plan.dtype.name().to_string(),
-            bands,
-            crs: l.crs.clone().unwrap_or_default(),
-            geotransform: l.geotransform,
-            bbox: bbox_of(&l.geotransform, l.width, l.height),
-            datetimes: Vec::new(),
-            overviews: written.overviews,
-            notes: self.plan.notes.clone(),
-            vector: None,
-        }
     }
 }
 
@@ -199,6 +199,8 @@ impl<'s, T: Sample> CogStream<'s, T> {
             overviews,
             stats: self.pyramid.stats.iter().map(StatsAcc::finish).collect(),
         };
-        Ok(shape.record(self.staged.commit()?, written))
+        Ok(shape
+            .like
+            .record(&shape.plan, self.staged.commit()?, written))
     }
 }
